@@ -1,0 +1,263 @@
+package logto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// SignInResult is what a completed sign-in returns.
+type SignInResult struct {
+	// ReturnTo is the path given in SignInOptions.ReturnTo, or "".
+	ReturnTo string
+	// Claims are the verified ID token's claims.
+	Claims *IDTokenClaims
+}
+
+// callbackParams are the parameters of an authorization response
+// (RFC 6749 section 4.1.2 and 4.1.2.1, RFC 9207).
+type callbackParams struct {
+	code, state, iss         string
+	errCode, errDesc, errURI string
+}
+
+// parseCallback reads the authorization response from a callback URL's query.
+// A parameter given more than once is refused (RFC 6749 section 3.1).
+func parseCallback(rawQuery string) (callbackParams, error) {
+	var p callbackParams
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return p, wrapErr(ErrInvalidCallback, "malformed query", err)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"code", &p.code}, {"state", &p.state}, {"iss", &p.iss},
+		{"error", &p.errCode}, {"error_description", &p.errDesc}, {"error_uri", &p.errURI},
+	} {
+		vs := q[f.name]
+		if len(vs) > 1 {
+			return p, wrapErr(ErrInvalidCallback, fmt.Sprintf("parameter %q is repeated", f.name), nil)
+		}
+		if len(vs) == 1 {
+			*f.dst = vs[0]
+		}
+	}
+	return p, nil
+}
+
+// HandleSignInCallback completes a sign-in from the request the provider
+// redirected the browser with. It is HandleSignInCallbackURL with the
+// request's own URL (scheme from TLS or X-Forwarded-Proto).
+func (c *Client) HandleSignInCallback(ctx context.Context, r *http.Request) (*SignInResult, error) {
+	return c.HandleSignInCallbackURL(ctx, RequestURL(r))
+}
+
+// RequestURL rebuilds the absolute URL a request was sent to: the scheme is
+// https under TLS or when a proxy says so in X-Forwarded-Proto, the host is
+// X-Forwarded-Host when a proxy set it, else the Host header.
+func RequestURL(r *http.Request) *url.URL {
+	u := *r.URL
+	if u.Scheme == "" {
+		u.Scheme = "http"
+		if r.TLS != nil {
+			u.Scheme = "https"
+		}
+		if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+			u.Scheme = p
+		}
+	}
+	if u.Host == "" {
+		u.Host = r.Host
+		if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			u.Host = h
+		}
+	}
+	return &u
+}
+
+func firstHeaderValue(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.ToLower(strings.TrimSpace(v))
+}
+
+// HandleSignInCallbackURL completes a sign-in from the callback URL the
+// provider redirected to. In order it checks the state against the pending
+// sign-ins (and consumes it, whatever happens next), that the URL is the
+// redirect URI the sign-in used, the issuer parameter (RFC 9207), and any
+// error the provider sent; then it exchanges the code with the PKCE verifier
+// and validates the ID token in full (OpenID Connect Core 3.1.3.7). Only when
+// all of that passed does it start a new session holding the tokens.
+func (c *Client) HandleSignInCallbackURL(ctx context.Context, callbackURL *url.URL) (res *SignInResult, err error) {
+	if callbackURL == nil {
+		return nil, wrapErr(ErrInvalidCallback, "no callback URL", nil)
+	}
+	p, err := parseCallback(callbackURL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	if p.state == "" {
+		return nil, wrapErr(ErrInvalidState, "the callback has no state", nil)
+	}
+
+	pending, err := c.loadPending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps, ok := pending[p.state]
+	if !ok {
+		return nil, ErrInvalidState
+	}
+	// The state is spent from here on, whether the sign-in succeeds or not.
+	delete(pending, p.state)
+	if err := c.savePending(ctx, pending); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if ferr := c.flush(ctx); ferr != nil {
+			res, err = nil, errors.Join(err, ferr)
+		}
+	}()
+
+	if !sameRedirectURI(callbackURL, ps.RedirectURI) {
+		return nil, wrapErr(ErrInvalidCallback, fmt.Sprintf("callback URL does not match the redirect URI %q", ps.RedirectURI), nil)
+	}
+	m, err := c.app.metadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.iss != "" && p.iss != m.Issuer {
+		return nil, wrapErr(ErrInvalidCallback, fmt.Sprintf("iss parameter %q names another provider", p.iss), nil)
+	}
+	if p.errCode != "" {
+		return nil, &OAuthError{Code: p.errCode, Description: p.errDesc, URI: p.errURI, Endpoint: "authorize"}
+	}
+	if p.code == "" {
+		return nil, wrapErr(ErrInvalidCallback, "the callback has no code", nil)
+	}
+
+	tok, sent, err := c.app.tokenRequest(ctx, m, url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {p.code},
+		"redirect_uri":  {ps.RedirectURI},
+		"code_verifier": {ps.Verifier},
+	})
+	if err != nil {
+		return nil, err
+	}
+	claims, err := c.app.verifyIDToken(ctx, m, tok.IDToken, ps.Nonce, tok.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := c.startSession(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.storeTokens(ctx, tok, sent); err != nil {
+		return nil, err
+	}
+	return &SignInResult{ReturnTo: ps.ReturnTo, Claims: claims}, nil
+}
+
+// startSession drops whatever the storage held: a new sign-in never inherits a
+// session, so one planted before sign-in is worthless (session fixation).
+func (c *Client) startSession(ctx context.Context) error {
+	if r, ok := c.storage.(Renewer); ok {
+		if err := r.Renew(ctx); err != nil {
+			return storageErr("renew", "session", err)
+		}
+		return nil
+	}
+	if err := c.clearSession(ctx); err != nil {
+		return err
+	}
+	if err := c.storage.Delete(ctx, StorageKeySignIn); err != nil {
+		return storageErr("delete", StorageKeySignIn, err)
+	}
+	return nil
+}
+
+// storeTokens writes the tokens of a code exchange.
+func (c *Client) storeTokens(ctx context.Context, tok *tokenResponse, sent time.Time) error {
+	if err := c.storage.Set(ctx, StorageKeyIDToken, tok.IDToken); err != nil {
+		return storageErr("set", StorageKeyIDToken, err)
+	}
+	if tok.RefreshToken != "" {
+		if err := c.storage.Set(ctx, StorageKeyRefreshToken, tok.RefreshToken); err != nil {
+			return storageErr("set", StorageKeyRefreshToken, err)
+		}
+	}
+	return c.saveTokens(ctx, tokenCache{"": tok.accessToken(sent)})
+}
+
+// sameRedirectURI compares the URL the callback arrived at with the redirect
+// URI of the sign-in: scheme, host (with default ports made explicit) and
+// path must be identical.
+func sameRedirectURI(got *url.URL, want string) bool {
+	w, err := url.Parse(want)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(got.Scheme, w.Scheme) &&
+		hostPort(got) == hostPort(w) &&
+		got.EscapedPath() == w.EscapedPath()
+}
+
+func hostPort(u *url.URL) string {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// verifyIDToken validates an ID token from the token endpoint (OpenID Connect
+// Core 3.1.3.7): signature with an algorithm from discovery against the
+// provider's keys, iss, aud, azp, exp, iat, sub, nonce and at_hash. nonce is
+// skipped when empty (a refresh answer carries none).
+func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, accessToken string) (*IDTokenClaims, error) {
+	if raw == "" {
+		return nil, wrapErr(ErrInvalidToken, "the token endpoint answered no id_token", nil)
+	}
+	s := a.s
+	tok, err := m.verifier.Verify(oidc.ClientContext(ctx, s.httpClient), raw)
+	if err != nil {
+		return nil, wrapErr(ErrInvalidToken, "", err)
+	}
+	claims, err := parseIDTokenClaims(raw)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	switch {
+	case claims.Subject == "":
+		return nil, wrapErr(ErrInvalidToken, "no sub claim", nil)
+	case claims.IssuedAt <= 0:
+		return nil, wrapErr(ErrInvalidToken, "no iat claim", nil)
+	case time.Unix(claims.IssuedAt, 0).After(now.Add(s.leeway)):
+		return nil, wrapErr(ErrInvalidToken, "iat is in the future", nil)
+	case len(claims.Audience) > 1 && claims.AuthorizedParty == "":
+		return nil, wrapErr(ErrInvalidToken, "several audiences but no azp claim", nil)
+	case claims.AuthorizedParty != "" && claims.AuthorizedParty != s.appID:
+		return nil, wrapErr(ErrInvalidToken, fmt.Sprintf("azp %q is not this app", claims.AuthorizedParty), nil)
+	case nonce != "" && claims.Nonce != nonce:
+		return nil, wrapErr(ErrInvalidToken, "nonce does not match the sign-in's", nil)
+	}
+	if tok.AccessTokenHash != "" && accessToken != "" {
+		if err := tok.VerifyAccessToken(accessToken); err != nil {
+			return nil, wrapErr(ErrInvalidToken, "at_hash", err)
+		}
+	}
+	return claims, nil
+}

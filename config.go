@@ -1,0 +1,248 @@
+package logto
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DefaultClockLeeway is the clock skew tolerated when checking token times.
+const DefaultClockLeeway = 60 * time.Second
+
+// DefaultHTTPTimeout bounds every request to the provider when Config.HTTPClient
+// is nil.
+const DefaultHTTPTimeout = 10 * time.Second
+
+// Config describes the application registered at the provider. It is plain
+// data: zero values mean the documented defaults, and NewApp validates it once,
+// reporting every problem together. NewApp copies it, so changing a Config
+// afterwards has no effect on an App.
+type Config struct {
+	// Endpoint is the provider's base URL, e.g. "https://tenant.logto.app".
+	// Discovery is read from <Endpoint>/oidc/.well-known/openid-configuration
+	// and the provider's issuer must be exactly <Endpoint>/oidc. It must be
+	// https unless the host is a loopback address or InsecureAllowHTTP is set.
+	Endpoint string
+	// AppID is the client_id. Required.
+	AppID string
+	// AppSecret is the client secret. Empty means a public client: the
+	// client_id is sent in the body and PKCE alone protects the code.
+	AppSecret string
+
+	// Scopes are requested in addition to the reserved ones (openid,
+	// offline_access, profile). Duplicates are dropped.
+	Scopes []string
+	// Resources are the API resource indicators (RFC 8707) the app may ask
+	// access tokens for. ResourceOrganizations is added when Scopes holds
+	// ScopeOrganizations.
+	Resources []string
+	// Prompt is the default prompt list; empty means [PromptConsent], which
+	// Logto needs to issue a refresh token.
+	Prompt []string
+	// NoReservedScopes leaves out offline_access and profile. openid is
+	// always requested.
+	NoReservedScopes bool
+
+	// RedirectURI is the default callback URL for SignIn and the callback
+	// handler, e.g. "https://app.example.com/callback". It must be registered
+	// at the provider.
+	RedirectURI string
+	// PostLogoutRedirectURI is the default URL the provider sends the browser
+	// to after sign-out. It must be registered at the provider.
+	PostLogoutRedirectURI string
+
+	// HTTPClient makes every request to the provider. Nil means a client with
+	// a DefaultHTTPTimeout timeout (never http.DefaultClient).
+	HTTPClient *http.Client
+	// ClockLeeway is the tolerated clock skew for token times; zero means
+	// DefaultClockLeeway.
+	ClockLeeway time.Duration
+	// Now replaces time.Now, for tests.
+	Now func() time.Time
+
+	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
+	// Tokens and the client secret then cross the network in clear text: use
+	// it only inside a private test network.
+	InsecureAllowHTTP bool
+}
+
+// settings is a validated, defaulted copy of Config. It is never mutated after
+// NewApp returns.
+type settings struct {
+	endpoint     string
+	issuer       string
+	discoveryURL string
+	appID        string
+	appSecret    string
+	scopes       []string
+	scopeString  string
+	resources    []string
+	prompt       string
+	redirectURI  string
+	postLogout   string
+	httpClient   *http.Client
+	leeway       time.Duration
+	now          func() time.Time
+}
+
+var knownPrompts = []string{PromptNone, PromptLogin, PromptConsent, PromptSelectAccount}
+
+// validate checks c and returns the settings derived from it, or an error
+// wrapping ErrInvalidConfig that lists every problem.
+func (c *Config) validate() (*settings, error) {
+	var problems []error
+	bad := func(format string, args ...any) {
+		problems = append(problems, fmt.Errorf(format, args...))
+	}
+
+	endpoint := strings.TrimRight(c.Endpoint, "/")
+	if endpoint == "" {
+		bad("Endpoint must be provided")
+	} else if u, err := url.Parse(endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		bad("Endpoint %q must be an absolute http(s) URL", c.Endpoint)
+	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("Endpoint %q must not carry a query, fragment or user info", c.Endpoint)
+	} else if u.Scheme == "http" && !c.InsecureAllowHTTP && !isLoopbackHost(u.Hostname()) {
+		bad("Endpoint %q must be https (http is accepted for loopback hosts, or with InsecureAllowHTTP)", c.Endpoint)
+	}
+	if c.AppID == "" {
+		bad("AppID must be provided")
+	}
+
+	scopes := []string{ScopeOpenID}
+	if !c.NoReservedScopes {
+		scopes = appendUnique(scopes, ReservedScopes...)
+	}
+	for _, s := range c.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			bad("scope %q is empty or holds a space, quote or backslash", s)
+			continue
+		}
+		scopes = appendUnique(scopes, s)
+	}
+
+	var resources []string
+	for _, r := range c.Resources {
+		if err := checkResource(r); err != nil {
+			bad("resource %q: %v", r, err)
+			continue
+		}
+		resources = appendUnique(resources, r)
+	}
+	if slices.Contains(scopes, ScopeOrganizations) {
+		resources = appendUnique(resources, ResourceOrganizations)
+	}
+
+	prompts := c.Prompt
+	if len(prompts) == 0 {
+		prompts = []string{PromptConsent}
+	}
+	for _, p := range prompts {
+		if !slices.Contains(knownPrompts, p) {
+			bad("prompt %q is not one of %v", p, knownPrompts)
+		}
+	}
+	if slices.Contains(prompts, PromptNone) && len(prompts) > 1 {
+		bad("prompt %q cannot be combined with other values", PromptNone)
+	}
+
+	for _, f := range []struct{ name, value string }{
+		{"RedirectURI", c.RedirectURI},
+		{"PostLogoutRedirectURI", c.PostLogoutRedirectURI},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if err := checkRedirectURI(f.value); err != nil {
+			bad("%s: %v", f.name, err)
+		}
+	}
+	if c.ClockLeeway < 0 {
+		bad("ClockLeeway must not be negative")
+	}
+
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
+	}
+
+	s := &settings{
+		endpoint:     endpoint,
+		issuer:       endpoint + "/oidc",
+		discoveryURL: endpoint + "/oidc/.well-known/openid-configuration",
+		appID:        c.AppID,
+		appSecret:    c.AppSecret,
+		scopes:       scopes,
+		scopeString:  strings.Join(scopes, " "),
+		resources:    resources,
+		prompt:       strings.Join(appendUnique(nil, prompts...), " "),
+		redirectURI:  c.RedirectURI,
+		postLogout:   c.PostLogoutRedirectURI,
+		httpClient:   c.HTTPClient,
+		leeway:       c.ClockLeeway,
+		now:          c.Now,
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if s.leeway == 0 {
+		s.leeway = DefaultClockLeeway
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// checkResource enforces RFC 8707 section 2: an absolute URI without a
+// fragment.
+func checkResource(r string) error {
+	u, err := url.Parse(r)
+	if err != nil {
+		return err
+	}
+	if u.Scheme == "" {
+		return errors.New("must be an absolute URI")
+	}
+	if u.Fragment != "" || strings.Contains(r, "#") {
+		return errors.New("must not contain a fragment")
+	}
+	return nil
+}
+
+// checkRedirectURI accepts an absolute http(s) URL without a fragment
+// (RFC 6749 section 3.1.2).
+func checkRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q must be an absolute http(s) URL", raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%q must not contain a fragment", raw)
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func appendUnique(list []string, add ...string) []string {
+	for _, s := range add {
+		if s != "" && !slices.Contains(list, s) {
+			list = append(list, s)
+		}
+	}
+	return list
+}

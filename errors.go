@@ -1,0 +1,119 @@
+package logto
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Failure kinds. Every error the package returns wraps one of them (or is an
+// *OAuthError, which matches ErrProvider), so callers branch with errors.Is
+// and never on message text.
+var (
+	// ErrNotAuthenticated means there is no signed-in user in the storage, or
+	// the provider has ended the session (an invalid_grant on refresh).
+	ErrNotAuthenticated = errors.New("logto: not signed in")
+
+	// ErrInvalidConfig means Config failed validation; the error lists every
+	// problem at once.
+	ErrInvalidConfig = errors.New("logto: invalid config")
+
+	// ErrDiscovery means the provider's metadata could not be fetched or is not
+	// acceptable (for example its issuer is not <Endpoint>/oidc). Fetching is
+	// retried on the next call.
+	ErrDiscovery = errors.New("logto: provider discovery failed")
+
+	// ErrInvalidState means the callback's state is unknown, already used or
+	// expired: the sign-in it belongs to was never started here, was completed
+	// already, or is older than ten minutes.
+	ErrInvalidState = errors.New("logto: invalid or expired sign-in state")
+
+	// ErrInvalidCallback means the callback request itself is malformed: no
+	// code, a redirect URI that does not match the one the sign-in used, or an
+	// issuer parameter (RFC 9207) naming another provider.
+	ErrInvalidCallback = errors.New("logto: invalid callback request")
+
+	// ErrInvalidToken means a token from the provider failed validation
+	// (signature, issuer, audience, expiry, nonce, at_hash, subject ...).
+	ErrInvalidToken = errors.New("logto: token validation failed")
+
+	// ErrProvider means a request to the provider failed: it was unreachable,
+	// timed out, or answered something that is not a valid protocol response.
+	// An *OAuthError also matches it.
+	ErrProvider = errors.New("logto: provider request failed")
+
+	// ErrStorage means the Storage failed to read or write.
+	ErrStorage = errors.New("logto: storage failure")
+
+	// ErrInvalidRequest means an argument passed to the client is unusable (for
+	// example a malformed redirect URI or an unknown resource).
+	ErrInvalidRequest = errors.New("logto: invalid request")
+)
+
+// OAuthError is an error response from the provider: an authorization error
+// on the callback (OAuth 2.0, RFC 6749 section 4.1.2.1) or an error answer of
+// the token, userinfo or revocation endpoint (RFC 6749 section 5.2).
+// errors.Is(err, ErrProvider) holds for it.
+type OAuthError struct {
+	// Code is the error code, e.g. "access_denied" or "invalid_grant".
+	Code string
+	// Description is the provider's error_description, if any.
+	Description string
+	// URI is the provider's error_uri, if any.
+	URI string
+	// StatusCode is the HTTP status of the provider's answer; 0 for an error
+	// that came back through the browser on the callback.
+	StatusCode int
+	// Endpoint names where the error came from: "authorize", "token",
+	// "userinfo" or "revocation".
+	Endpoint string
+}
+
+func (e *OAuthError) Error() string {
+	msg := fmt.Sprintf("logto: %s endpoint error %q", e.Endpoint, e.Code)
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	if e.StatusCode != 0 {
+		msg += fmt.Sprintf(" (HTTP %d)", e.StatusCode)
+	}
+	return msg
+}
+
+// Is reports ErrProvider as a match, so every provider failure is one class.
+func (e *OAuthError) Is(target error) bool { return target == ErrProvider }
+
+// kindError attaches a failure kind to a cause without losing either: both
+// errors.Is(err, kind) and errors.Is/As on the cause hold.
+type kindError struct {
+	kind  error
+	msg   string
+	cause error
+}
+
+func (e *kindError) Error() string {
+	s := e.kind.Error()
+	if e.msg != "" {
+		s += ": " + e.msg
+	}
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+func (e *kindError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}
+
+// wrapErr returns an error of the given kind carrying msg and, when non-nil,
+// the cause.
+func wrapErr(kind error, msg string, cause error) error {
+	return &kindError{kind: kind, msg: msg, cause: cause}
+}
+
+func storageErr(op, key string, cause error) error {
+	return wrapErr(ErrStorage, op+" "+key, cause)
+}

@@ -1,0 +1,294 @@
+package logto
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+)
+
+// DefaultExpiryMargin is how long before its expiry a cached access token is
+// replaced; it is capped at half the token's lifetime, so short-lived tokens
+// are still reused.
+const DefaultExpiryMargin = 30 * time.Second
+
+// chainTTL is how long a completed rotation is remembered. Logto revokes the
+// whole grant when a used refresh token is presented again; a request that
+// still carries the old token (a browser's parallel requests share one
+// cookie) follows the remembered rotation instead of presenting it.
+const chainTTL = 10 * time.Minute
+
+// refresher runs refresh grants so that one session never has two in flight:
+// a session is identified by its refresh token, and a rotated token leads to
+// its successor.
+type refresher struct {
+	mu      sync.Mutex
+	flights map[string]*flight
+}
+
+// flight is one refresh grant, shared by everyone holding its refresh token.
+type flight struct {
+	done     chan struct{}
+	resource string
+	org      string
+
+	// Set before done is closed.
+	tok      *tokenResponse
+	sent     time.Time
+	claims   *IDTokenClaims // of a new, verified ID token; nil when none came
+	err      error
+	finished time.Time
+}
+
+// successor is the refresh token that replaced this flight's, or "".
+func (f *flight) successor(old string) string {
+	if f.err != nil || f.tok == nil || f.tok.RefreshToken == "" || f.tok.RefreshToken == old {
+		return ""
+	}
+	return f.tok.RefreshToken
+}
+
+// GetAccessToken returns a valid access token for resource, an API resource
+// indicator from Config.Resources (RFC 8707), or for the empty resource the
+// default token (good for userinfo). A cached token is returned while it is
+// valid for more than the expiry margin; otherwise a refresh grant gets a new
+// one. Refreshes of one session never overlap, and a rotated refresh token is
+// stored before the access token is returned.
+//
+// Errors: ErrInvalidRequest for a resource not in Config.Resources (checked
+// before any request, since a refresh can only narrow the grant),
+// ErrNotAuthenticated when nobody is signed in or the provider ended the
+// session (invalid_grant; the stored tokens are then cleared), and otherwise
+// ErrProvider or ErrStorage, with every stored token left as it was.
+func (c *Client) GetAccessToken(ctx context.Context, resource string) (*AccessToken, error) {
+	if resource != "" && !slices.Contains(c.app.s.resources, resource) {
+		return nil, wrapErr(ErrInvalidRequest, fmt.Sprintf("resource %q is not in Config.Resources", resource), nil)
+	}
+	return c.accessToken(ctx, resource, "")
+}
+
+// accessToken serves one (resource, organization) token from the cache or a
+// refresh.
+func (c *Client) accessToken(ctx context.Context, resource, org string) (*AccessToken, error) {
+	key := tokenKey(resource, org)
+	cache, err := c.loadTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := c.app.s.now()
+	if t, ok := cache[key]; ok && c.app.fresh(t, now) {
+		return &t, nil
+	}
+
+	idToken, err := c.IDToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := c.storage.Get(ctx, StorageKeyRefreshToken)
+	if err != nil {
+		return nil, storageErr("get", StorageKeyRefreshToken, err)
+	}
+	if rt == "" {
+		return nil, wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
+	}
+	f, err := c.app.refresh(ctx, rt, idToken, resource, org)
+	if err != nil {
+		if isInvalidGrant(err) || errors.Is(err, ErrInvalidToken) {
+			// The provider ended the grant, or answered with an ID token for
+			// someone else (and has spent the refresh token): either way the
+			// session is over.
+			if cerr := c.clearSession(ctx); cerr == nil {
+				_ = c.flush(ctx)
+			}
+			return nil, fmt.Errorf("%w: %w", ErrNotAuthenticated, err)
+		}
+		return nil, err
+	}
+
+	// Persist the newest refresh token of the chain before handing out the
+	// access token: the one we read is spent.
+	latest := c.app.latestRefreshToken(rt)
+	if latest != rt {
+		if err := c.storage.Set(ctx, StorageKeyRefreshToken, latest); err != nil {
+			return nil, storageErr("set", StorageKeyRefreshToken, err)
+		}
+	}
+	if f.claims != nil {
+		if err := c.storage.Set(ctx, StorageKeyIDToken, f.tok.IDToken); err != nil {
+			return nil, storageErr("set", StorageKeyIDToken, err)
+		}
+	}
+	at := f.tok.accessToken(f.sent)
+	cache[key] = at
+	for k, t := range cache {
+		if t.ExpiresAt != 0 && t.ExpiresAt < now.Unix() {
+			delete(cache, k)
+		}
+	}
+	if err := c.saveTokens(ctx, cache); err != nil {
+		return nil, err
+	}
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
+	return &at, nil
+}
+
+// fresh reports whether t can still be handed out at now.
+func (a *App) fresh(t AccessToken, now time.Time) bool {
+	if t.Token == "" {
+		return false
+	}
+	if t.ExpiresAt == 0 {
+		return true // the provider gave no lifetime; nothing better to go by
+	}
+	margin := DefaultExpiryMargin
+	if t.IssuedAt != 0 {
+		if half := time.Duration(t.ExpiresAt-t.IssuedAt) * time.Second / 2; half < margin {
+			margin = half
+		}
+	}
+	return now.Add(margin).Before(time.Unix(t.ExpiresAt, 0))
+}
+
+func isInvalidGrant(err error) bool {
+	var oe *OAuthError
+	return errors.As(err, &oe) && oe.Code == "invalid_grant"
+}
+
+// refresh returns a completed refresh grant answering (resource, org) for the
+// session holding refresh token rt. It joins a grant already in flight for
+// rt, follows rotations other callers completed, and otherwise starts one.
+func (a *App) refresh(ctx context.Context, rt, idToken, resource, org string) (*flight, error) {
+	r := &a.refresher
+	for {
+		r.mu.Lock()
+		if r.flights == nil {
+			r.flights = map[string]*flight{}
+		}
+		f := r.flights[rt]
+		if f == nil {
+			f = &flight{done: make(chan struct{}), resource: resource, org: org}
+			r.flights[rt] = f
+			r.mu.Unlock()
+			// Detached from the caller: once sent, the grant spends rt, and
+			// its answer must be kept even if this caller gives up. The HTTP
+			// client's timeout bounds it.
+			go a.runFlight(context.WithoutCancel(ctx), f, rt, idToken)
+		} else {
+			r.mu.Unlock()
+		}
+
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, wrapErr(ErrProvider, "waiting for a refresh", ctx.Err())
+		}
+		if f.err != nil {
+			return nil, f.err
+		}
+		if f.resource == resource && f.org == org {
+			return f, nil
+		}
+		next := f.successor(rt)
+		if next == "" {
+			// No rotation: rt is still good; take a turn of our own once
+			// this flight is forgotten.
+			r.mu.Lock()
+			if r.flights[rt] == f {
+				delete(r.flights, rt)
+			}
+			r.mu.Unlock()
+			continue
+		}
+		rt = next
+	}
+}
+
+// runFlight performs the refresh grant of f and publishes its outcome.
+func (a *App) runFlight(ctx context.Context, f *flight, rt, idToken string) {
+	f.tok, f.sent, f.claims, f.err = a.refreshGrant(ctx, rt, idToken, f.resource, f.org)
+	f.finished = a.s.now()
+
+	r := &a.refresher
+	r.mu.Lock()
+	if f.successor(rt) == "" {
+		// Failed, or nothing rotated: nothing to remember. Waiters already
+		// hold f.
+		delete(r.flights, rt)
+	}
+	// Forget rotations nobody can be holding any more.
+	for k, old := range r.flights {
+		if isDone(old) && f.finished.Sub(old.finished) > chainTTL {
+			delete(r.flights, k)
+		}
+	}
+	r.mu.Unlock()
+	close(f.done)
+}
+
+func isDone(f *flight) bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// latestRefreshToken follows remembered rotations from rt to the newest.
+func (a *App) latestRefreshToken(rt string) string {
+	r := &a.refresher
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for range len(r.flights) + 1 {
+		f := r.flights[rt]
+		if f == nil || !isDone(f) {
+			break
+		}
+		next := f.successor(rt)
+		if next == "" {
+			break
+		}
+		rt = next
+	}
+	return rt
+}
+
+// refreshGrant sends one refresh_token grant and validates a new ID token
+// against the current one (OpenID Connect Core 12.2).
+func (a *App) refreshGrant(ctx context.Context, rt, idToken, resource, org string) (*tokenResponse, time.Time, *IDTokenClaims, error) {
+	m, err := a.metadata(ctx)
+	if err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+	if resource != "" {
+		form.Set("resource", resource)
+	}
+	if org != "" {
+		form.Set("organization_id", org)
+	}
+	tok, sent, err := a.tokenRequest(ctx, m, form)
+	if err != nil {
+		return nil, sent, nil, err
+	}
+	if tok.IDToken == "" {
+		return tok, sent, nil, nil
+	}
+	old, err := parseIDTokenClaims(idToken)
+	if err != nil {
+		return nil, sent, nil, err
+	}
+	claims, err := a.verifyIDToken(ctx, m, tok.IDToken, "", "")
+	if err != nil {
+		return nil, sent, nil, err
+	}
+	if claims.Issuer != old.Issuer || claims.Subject != old.Subject || !slices.Equal(claims.Audience, old.Audience) {
+		return nil, sent, nil, wrapErr(ErrInvalidToken, "the refreshed ID token names another issuer, subject or audience", nil)
+	}
+	return tok, sent, claims, nil
+}

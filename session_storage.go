@@ -1,0 +1,195 @@
+package logto
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+)
+
+// DefaultSessionName is the cookie (or session) name SessionStorage uses when
+// given none.
+const DefaultSessionName = "logto"
+
+// DefaultSessionMaxAge is the session lifetime, in seconds, that
+// NewCookieStore sets: 14 days, Logto's default refresh-token lifetime.
+const DefaultSessionMaxAge = 14 * 24 * 60 * 60
+
+// NewCookieStore returns a gorilla cookie store with the attributes a sign-in
+// session needs: HttpOnly, SameSite=Lax (the provider's redirect back to the
+// callback is a top-level navigation, so the cookie is sent), Path=/, and
+// Secure exactly when redirectURI is https, so http://localhost works in
+// development. keyPairs are as for sessions.NewCookieStore: an
+// authentication key of 32 or 64 bytes, then optionally an encryption key of
+// 16, 24 or 32 bytes, repeated for rotation (newest first).
+func NewCookieStore(redirectURI string, keyPairs ...[]byte) (*sessions.CookieStore, error) {
+	if err := checkRedirectURI(redirectURI); err != nil {
+		return nil, wrapErr(ErrInvalidConfig, "cookie store", err)
+	}
+	if len(keyPairs) == 0 || len(keyPairs[0]) < 32 {
+		return nil, wrapErr(ErrInvalidConfig, "cookie store: an authentication key of at least 32 bytes is required", nil)
+	}
+	for i := 1; i < len(keyPairs); i += 2 {
+		if n := len(keyPairs[i]); n != 0 && n != 16 && n != 24 && n != 32 {
+			return nil, wrapErr(ErrInvalidConfig, "cookie store: an encryption key must be 16, 24 or 32 bytes", nil)
+		}
+	}
+	store := sessions.NewCookieStore(keyPairs...)
+	store.Options = CookieOptions(redirectURI)
+	store.MaxAge(store.Options.MaxAge)
+	return store, nil
+}
+
+// CookieOptions returns the session cookie attributes NewCookieStore uses, for
+// a store built some other way.
+func CookieOptions(redirectURI string) *sessions.Options {
+	u, err := url.Parse(redirectURI)
+	return &sessions.Options{
+		Path:     "/",
+		MaxAge:   DefaultSessionMaxAge,
+		HttpOnly: true,
+		Secure:   err == nil && u.Scheme == "https",
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// SessionStorage is a Storage over a gorilla sessions.Store for one request.
+// It buffers writes and sends them in a single Set-Cookie (or store save)
+// when the client calls Flush; code that writes to it directly must call
+// Flush before the response's headers are written. An undecodable, tampered
+// or expired session reads as empty, never as an error.
+type SessionStorage struct {
+	store sessions.Store
+	w     http.ResponseWriter
+	r     *http.Request
+	name  string
+
+	session *sessions.Session
+	dirty   bool
+}
+
+// NewSessionStorage returns the storage for request r, answered through w,
+// kept in store under the session name name (DefaultSessionName when empty).
+// The session name belongs to the SDK: do not keep other values in it.
+func NewSessionStorage(store sessions.Store, w http.ResponseWriter, r *http.Request, name string) *SessionStorage {
+	if name == "" {
+		name = DefaultSessionName
+	}
+	return &SessionStorage{store: store, w: w, r: r, name: name}
+}
+
+func (s *SessionStorage) load() (*sessions.Session, error) {
+	if s.session != nil {
+		return s.session, nil
+	}
+	if s.store == nil || s.r == nil {
+		return nil, errors.New("SessionStorage has no store or request")
+	}
+	sess, err := s.store.Get(s.r, s.name)
+	if sess == nil {
+		if err == nil {
+			err = errors.New("session store returned no session")
+		}
+		return nil, err
+	}
+	if err != nil {
+		// A cookie that fails to decode (bad MAC, rotated keys, expired
+		// timestamp, garbage) is a session we cannot read: start afresh.
+		// Anything else (a server-side store that is down) is a real failure.
+		var cookieErr securecookie.Error
+		if !errors.As(err, &cookieErr) || !cookieErr.IsDecode() {
+			return nil, err
+		}
+		clear(sess.Values)
+		sess.IsNew = true
+	}
+	s.session = sess
+	return sess, nil
+}
+
+// Get returns the value for key, or "" when there is none.
+func (s *SessionStorage) Get(_ context.Context, key string) (string, error) {
+	sess, err := s.load()
+	if err != nil {
+		return "", err
+	}
+	v, _ := sess.Values[key].(string)
+	return v, nil
+}
+
+// Set stores value under key; it reaches the client on Flush.
+func (s *SessionStorage) Set(_ context.Context, key, value string) error {
+	sess, err := s.load()
+	if err != nil {
+		return err
+	}
+	sess.Values[key] = value
+	s.dirty = true
+	return nil
+}
+
+// Delete removes key; it reaches the client on Flush.
+func (s *SessionStorage) Delete(_ context.Context, key string) error {
+	sess, err := s.load()
+	if err != nil {
+		return err
+	}
+	if _, ok := sess.Values[key]; ok {
+		delete(sess.Values, key)
+		s.dirty = true
+	}
+	return nil
+}
+
+// Renew drops every value of the session.
+func (s *SessionStorage) Renew(context.Context) error {
+	sess, err := s.load()
+	if err != nil {
+		return err
+	}
+	clear(sess.Values)
+	s.dirty = true
+	return nil
+}
+
+// Flush saves the session if anything changed since the last Flush. An empty
+// session is deleted (the cookie expires). Only one Set-Cookie for the session
+// is ever left on the response, however often Flush runs.
+func (s *SessionStorage) Flush(context.Context) error {
+	if !s.dirty || s.session == nil {
+		return nil
+	}
+	opts := *s.session.Options
+	if len(s.session.Values) == 0 {
+		opts.MaxAge = -1
+	}
+	s.session.Options = &opts
+	dropSetCookie(s.w.Header(), s.name)
+	if err := s.session.Save(s.r, s.w); err != nil {
+		return err
+	}
+	s.dirty = false
+	return nil
+}
+
+// dropSetCookie removes earlier Set-Cookie lines for the cookie name.
+func dropSetCookie(h http.Header, name string) {
+	lines := h.Values("Set-Cookie")
+	if len(lines) == 0 {
+		return
+	}
+	kept := lines[:0:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(l, name+"=") {
+			kept = append(kept, l)
+		}
+	}
+	h.Del("Set-Cookie")
+	for _, l := range kept {
+		h.Add("Set-Cookie", l)
+	}
+}

@@ -1,0 +1,225 @@
+package logto
+
+import (
+	"errors"
+	"html"
+	"net/http"
+	"net/url"
+
+	"github.com/gorilla/sessions"
+)
+
+// WebHandlers serves sign-in, callback and sign-out as http.Handlers and
+// guards pages with RequireAuth, for any router that speaks net/http (chi
+// directly; gin through gin.WrapH, echo through echo.WrapHandler). Every
+// handler sends Cache-Control: no-store.
+type WebHandlers struct {
+	// App is the application. Required.
+	App *App
+	// Storage returns the session storage of a request. Required;
+	// SessionStorageFunc builds one from a gorilla store.
+	Storage func(w http.ResponseWriter, r *http.Request) Storage
+	// SignInOptions are the defaults for every sign-in.
+	SignInOptions SignInOptions
+	// SignOutOptions are the defaults for every sign-out.
+	SignOutOptions SignOutOptions
+	// SignInPath is where RequireAuth sends the browser; default "/sign-in".
+	SignInPath string
+	// AfterSignIn is where the callback goes when the sign-in named no
+	// return path; default "/".
+	AfterSignIn string
+	// ErrorHandler answers failures; nil means a small HTML page whose status
+	// is ErrorStatus(err) and which names ErrorCode(err).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// SessionStorageFunc returns a WebHandlers.Storage keeping sessions in store
+// under name (DefaultSessionName when empty).
+func SessionStorageFunc(store sessions.Store, name string) func(http.ResponseWriter, *http.Request) Storage {
+	return func(w http.ResponseWriter, r *http.Request) Storage {
+		return NewSessionStorage(store, w, r, name)
+	}
+}
+
+// Client returns the client for one request.
+func (h *WebHandlers) Client(w http.ResponseWriter, r *http.Request) *Client {
+	return h.App.Client(h.Storage(w, r))
+}
+
+// SignIn redirects to the provider. The query may carry return_to (honoured
+// only when IsSafeReturnPath), interaction_mode and first_screen (honoured
+// when they are values Logto knows).
+func (h *WebHandlers) SignIn() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		opts := h.SignInOptions
+		q := r.URL.Query()
+		if rt := q.Get("return_to"); IsSafeReturnPath(rt) {
+			opts.ReturnTo = rt
+		}
+		if m := q.Get("interaction_mode"); m == InteractionModeSignIn || m == InteractionModeSignUp {
+			opts.InteractionMode = m
+			if m == InteractionModeSignUp && opts.FirstScreen == "" {
+				opts.FirstScreen = FirstScreenRegister
+			}
+		}
+		for _, fs := range knownFirstScreens {
+			if q.Get("first_screen") == fs {
+				opts.FirstScreen = fs
+			}
+		}
+		authURL, err := h.Client(w, r).SignIn(r.Context(), opts)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, authURL, http.StatusFound)
+	})
+}
+
+// Callback completes the sign-in and redirects to the saved return path or
+// AfterSignIn. On any failure it answers through ErrorHandler and no session
+// is established.
+func (h *WebHandlers) Callback() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		res, err := h.Client(w, r).HandleSignInCallback(r.Context(), r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		to := res.ReturnTo
+		if to == "" {
+			to = h.AfterSignIn
+		}
+		if to == "" {
+			to = "/"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	})
+}
+
+// SignOut revokes the refresh token, clears the session and redirects to the
+// provider's end-session endpoint. A failed revocation does not stop it.
+func (h *WebHandlers) SignOut() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		res, err := h.Client(w, r).SignOut(r.Context(), h.SignOutOptions)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		to := res.URL
+		if to == "" {
+			to = "/"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	})
+}
+
+// RequireAuth lets signed-in requests through. Others are redirected to
+// SignInPath with a return_to of the page they asked for when the method is
+// GET or HEAD, and answered 401 otherwise.
+func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, err := h.Client(w, r).IsAuthenticated(r.Context())
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.fail(w, r, ErrNotAuthenticated)
+			return
+		}
+		path := h.SignInPath
+		if path == "" {
+			path = "/sign-in"
+		}
+		if rt := r.URL.RequestURI(); IsSafeReturnPath(rt) {
+			path += "?return_to=" + url.QueryEscape(rt)
+		}
+		noStore(w)
+		http.Redirect(w, r, path, http.StatusFound)
+	})
+}
+
+func (h *WebHandlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if h.ErrorHandler != nil {
+		h.ErrorHandler(w, r, err)
+		return
+	}
+	WriteErrorPage(w, err)
+}
+
+// WriteErrorPage answers an HTML page naming err's code and message (both
+// escaped) with status ErrorStatus(err).
+func WriteErrorPage(w http.ResponseWriter, err error) {
+	noStore(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(ErrorStatus(err))
+	_, _ = w.Write([]byte("<!doctype html><title>Sign-in error</title><h1>" +
+		html.EscapeString(ErrorCode(err)) + "</h1><p>" + html.EscapeString(err.Error()) + "</p>"))
+}
+
+// ErrorStatus maps an error of this package to an HTTP status: 401 for
+// ErrNotAuthenticated, 400 for a bad request or callback (including an error
+// the provider sent back through the browser), 502 for a provider that failed
+// or sent an invalid token, 500 for anything else.
+func ErrorStatus(err error) int {
+	var oe *OAuthError
+	switch {
+	case errors.Is(err, ErrNotAuthenticated):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrInvalidState), errors.Is(err, ErrInvalidCallback), errors.Is(err, ErrInvalidRequest):
+		return http.StatusBadRequest
+	case errors.As(err, &oe) && oe.Endpoint == "authorize":
+		return http.StatusBadRequest
+	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrProvider), errors.Is(err, ErrDiscovery):
+		return http.StatusBadGateway
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// ErrorCode names an error's kind in snake case, for error pages and JSON
+// bodies: the provider's own code for an *OAuthError, else one of
+// not_authenticated, invalid_state, invalid_callback, invalid_request,
+// invalid_token, discovery_failed, provider_error, storage_error,
+// invalid_config, internal_error.
+func ErrorCode(err error) string {
+	var oe *OAuthError
+	switch {
+	case errors.Is(err, ErrNotAuthenticated):
+		return "not_authenticated"
+	case errors.As(err, &oe):
+		return oe.Code
+	case errors.Is(err, ErrInvalidState):
+		return "invalid_state"
+	case errors.Is(err, ErrInvalidCallback):
+		return "invalid_callback"
+	case errors.Is(err, ErrInvalidRequest):
+		return "invalid_request"
+	case errors.Is(err, ErrInvalidToken):
+		return "invalid_token"
+	case errors.Is(err, ErrDiscovery):
+		return "discovery_failed"
+	case errors.Is(err, ErrProvider):
+		return "provider_error"
+	case errors.Is(err, ErrStorage):
+		return "storage_error"
+	case errors.Is(err, ErrInvalidConfig):
+		return "invalid_config"
+	default:
+		return "internal_error"
+	}
+}
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
