@@ -161,6 +161,13 @@ func (c *Client) HandleSignInCallbackURL(ctx context.Context, callbackURL *url.U
 	if err := c.startSession(ctx); err != nil {
 		return nil, err
 	}
+	// Sign-ins other tabs of this browser started are carried into the new
+	// session, so they can still complete.
+	if len(pending) > 0 {
+		if err := c.savePending(ctx, pending); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.storeTokens(ctx, tok, sent); err != nil {
 		return nil, err
 	}

@@ -136,7 +136,7 @@ type pendingSignIn struct {
 	Nonce       string `json:"n"`
 	RedirectURI string `json:"r"`
 	ReturnTo    string `json:"t,omitempty"`
-	Created     int64  `json:"c"`
+	Created     int64  `json:"c"` // Unix nanoseconds, to order several per second
 }
 
 const (
@@ -182,7 +182,7 @@ func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error)
 	if err != nil {
 		return "", err
 	}
-	now := s.now().Unix()
+	now := s.now().UnixNano()
 	pending[state] = pendingSignIn{Verifier: verifier, Nonce: nonce, RedirectURI: redirectURI, ReturnTo: opts.ReturnTo, Created: now}
 	if err := c.savePending(ctx, pending); err != nil {
 		return "", err
@@ -311,9 +311,9 @@ func (c *Client) loadPending(ctx context.Context) (map[string]pendingSignIn, err
 	}
 	// Drop expired entries, then the oldest beyond the bound (leaving room
 	// for the one about to be added).
-	now := c.app.s.now().Unix()
+	now := c.app.s.now().UnixNano()
 	for k, p := range pending {
-		if now-p.Created > int64(signInTTL/time.Second) || now < p.Created-int64(c.app.s.leeway/time.Second) {
+		if now-p.Created > int64(signInTTL) || now < p.Created-int64(c.app.s.leeway) {
 			delete(pending, k)
 		}
 	}

@@ -1,0 +1,267 @@
+// Command nethttp is the SDK's example web app: sign-in, callback, sign-out,
+// a protected page and JSON routes for claims, userinfo and access tokens,
+// with the standard library only.
+//
+// With no LOGTO_ENDPOINT it starts the in-process dev provider (logtotest), so
+// `go run ./examples/nethttp` works with no account anywhere. The routes and
+// environment variables are a contract that outside tests drive; see the
+// README.
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/logtotest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// settings are the example's environment, defaulted.
+type settings struct {
+	endpoint, appID, appSecret string
+	scopes, resources          []string
+	baseURL, addr              string
+	sessionSecret              []byte
+}
+
+func loadSettings(getenv func(string) string) (*settings, error) {
+	s := &settings{
+		endpoint:  getenv("LOGTO_ENDPOINT"),
+		appID:     getenv("LOGTO_APP_ID"),
+		appSecret: getenv("LOGTO_APP_SECRET"),
+		scopes:    splitList(getenv("LOGTO_SCOPES")),
+		resources: splitList(getenv("LOGTO_RESOURCES")),
+		baseURL:   strings.TrimRight(getenv("BASE_URL"), "/"),
+		addr:      getenv("ADDR"),
+	}
+	if s.baseURL == "" {
+		s.baseURL = "http://localhost:3000"
+	}
+	u, err := url.Parse(s.baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("BASE_URL %q is not an absolute http(s) URL", s.baseURL)
+	}
+	if s.addr == "" {
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		s.addr = ":" + port
+	}
+	if secret := getenv("SESSION_SECRET"); secret != "" {
+		s.sessionSecret = []byte(secret)
+	} else {
+		s.sessionSecret = make([]byte, 32)
+		if _, err := rand.Read(s.sessionSecret); err != nil {
+			return nil, err
+		}
+	}
+	if getenv("REDIS_URL") != "" {
+		return nil, errors.New("REDIS_URL is set, but this build keeps sessions in cookies only; unset it")
+	}
+	return s, nil
+}
+
+// splitList splits a space- or comma-separated list.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
+
+// run serves the example until ctx ends.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	s, err := loadSettings(getenv)
+	if err != nil {
+		return err
+	}
+	if s.endpoint == "" {
+		dev, err := startDevProvider(s)
+		if err != nil {
+			return err
+		}
+		defer dev.Close()
+		fmt.Fprintf(stdout, "dev provider at %s (client %q); no LOGTO_ENDPOINT set\n", dev.Endpoint(), dev.ClientID())
+	}
+	handler, err := newHandler(s)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	fmt.Fprintf(stdout, "example app listening on %s (open %s/)\n", ln.Addr(), s.baseURL)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// startDevProvider starts logtotest for s and points s at it.
+func startDevProvider(s *settings) (*logtotest.Provider, error) {
+	resources := append([]string{"https://api.example.com"}, s.resources...)
+	dev, err := logtotest.Start(logtotest.Options{
+		ClientID:               s.appID,
+		ClientSecret:           s.appSecret,
+		RedirectURIs:           []string{s.baseURL + "/callback"},
+		PostLogoutRedirectURIs: []string{s.baseURL + "/"},
+		Resources:              resources,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the dev provider: %w", err)
+	}
+	s.endpoint, s.appID, s.appSecret = dev.Endpoint(), dev.ClientID(), dev.ClientSecret()
+	return dev, nil
+}
+
+// newHandler builds the app's routes.
+func newHandler(s *settings) (http.Handler, error) {
+	app, err := logto.NewApp(logto.Config{
+		Endpoint:              s.endpoint,
+		AppID:                 s.appID,
+		AppSecret:             s.appSecret,
+		Scopes:                s.scopes,
+		Resources:             s.resources,
+		RedirectURI:           s.baseURL + "/callback",
+		PostLogoutRedirectURI: s.baseURL + "/",
+	})
+	if err != nil {
+		return nil, err
+	}
+	authKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto example session authentication", 32)
+	if err != nil {
+		return nil, err
+	}
+	encKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto example session encryption", 32)
+	if err != nil {
+		return nil, err
+	}
+	store, err := logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+	if err != nil {
+		return nil, err
+	}
+	web := &logto.WebHandlers{App: app, Storage: logto.SessionStorageFunc(store, "")}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { home(w, r, web) })
+	mux.Handle("GET /sign-in", web.SignIn())
+	mux.Handle("GET /callback", web.Callback())
+	mux.Handle("GET /sign-out", web.SignOut())
+	mux.Handle("GET /protected", web.RequireAuth(http.HandlerFunc(protected)))
+	mux.HandleFunc("GET /api/id-token-claims", func(w http.ResponseWriter, r *http.Request) {
+		claims, err := web.Client(w, r).IDTokenClaims(r.Context())
+		if err != nil {
+			writeJSONError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, claims.Raw)
+	})
+	mux.HandleFunc("GET /api/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		info, err := web.Client(w, r).FetchUserInfo(r.Context())
+		if err != nil {
+			writeJSONError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, info.Raw)
+	})
+	mux.HandleFunc("GET /api/access-token", func(w http.ResponseWriter, r *http.Request) {
+		c := web.Client(w, r)
+		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
+			return c.GetAccessToken(ctx, r.URL.Query().Get("resource"))
+		})
+	})
+	mux.HandleFunc("GET /api/organization-token", func(w http.ResponseWriter, r *http.Request) {
+		c := web.Client(w, r)
+		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
+			return c.GetOrganizationToken(ctx, r.URL.Query().Get("organization_id"))
+		})
+	})
+	return mux, nil
+}
+
+func home(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers) {
+	c := web.Client(w, r)
+	ok, err := c.IsAuthenticated(r.Context())
+	if err != nil {
+		logto.WriteErrorPage(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	var b strings.Builder
+	b.WriteString("<!doctype html><title>Logto Go example</title>")
+	if !ok {
+		b.WriteString(`<h1>Not authenticated</h1><p><a href="/sign-in">Sign in</a> · <a href="/sign-in?interaction_mode=signUp">Sign up</a></p>`)
+	} else {
+		b.WriteString("<h1>Authenticated</h1>")
+		if claims, err := c.IDTokenClaims(r.Context()); err == nil {
+			name := claims.Name
+			if name == "" {
+				name = claims.Username
+			}
+			fmt.Fprintf(&b, "<p>Signed in as <b>%s</b> (sub %s)</p>", html.EscapeString(name), html.EscapeString(claims.Subject))
+		}
+		b.WriteString(`<p><a href="/protected">Protected page</a> · <a href="/api/id-token-claims">ID token claims</a> · <a href="/api/userinfo">User info</a> · <a href="/sign-out">Sign out</a></p>`)
+	}
+	_, _ = io.WriteString(w, b.String())
+}
+
+func protected(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, `<!doctype html><title>Protected</title><h1>Protected</h1><p>Only signed-in users see this. <a href="/">Home</a></p>`)
+}
+
+// tokenAnswer writes {"access_token": ..., "claims": ...}; claims are null for
+// an opaque token.
+func tokenAnswer(w http.ResponseWriter, r *http.Request, get func(context.Context) (*logto.AccessToken, error)) {
+	at, err := get(r.Context())
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	claims, _ := at.Claims()
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": at.Token, "claims": claims, "expires_at": at.ExpiresAt})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, err error) {
+	writeJSON(w, logto.ErrorStatus(err), map[string]string{"error": logto.ErrorCode(err), "error_description": err.Error()})
+}

@@ -1,0 +1,323 @@
+package logtotest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// codeTTL is how long an authorization code stays redeemable.
+const codeTTL = 10 * time.Minute
+
+// maxFormBytes bounds request bodies.
+const maxFormBytes = 1 << 20
+
+// authCode is an issued authorization code. Guarded by Provider.mu.
+type authCode struct {
+	grantID     string
+	redirectURI string
+	challenge   string
+	expires     time.Time
+	used        bool
+}
+
+// grant is one authorization: what the user approved for the client.
+// Guarded by Provider.mu.
+type grant struct {
+	id        string
+	clientID  string
+	subject   string
+	scopes    []string // as requested, deduplicated
+	resources []string // resource indicators of the authorization request
+	nonce     string
+	authTime  time.Time
+	offline   bool // refresh tokens may be issued
+	revoked   bool // every token of the grant is dead
+	// refreshRevoked: the refresh tokens are dead (revocation endpoint),
+	// the access tokens live on.
+	refreshRevoked bool
+}
+
+// serveAuthorize handles the authorization endpoint: it validates the
+// request and, as there is no sign-in page, approves it at once.
+func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	}
+	if err := r.ParseForm(); err != nil {
+		writeErrorPage(w, r, errInvalidRequest("malformed request parameters"))
+		return
+	}
+	q := r.Form
+	p.mu.Lock()
+	p.lastAuth = cloneValues(q)
+	faults := p.faults
+	base := p.base
+	p.mu.Unlock()
+	iss := deriveIssuer(base, r)
+
+	// Errors about the client or the redirect URI must not redirect.
+	clientID := q.Get("client_id")
+	switch {
+	case clientID == "":
+		writeErrorPage(w, r, errInvalidRequest("missing required parameter 'client_id'"))
+		return
+	case clientID != p.opts.ClientID || len(q["client_id"]) > 1:
+		writeErrorPage(w, r, &oauthError{http.StatusBadRequest, "invalid_client", "client is invalid"})
+		return
+	}
+	redirectURI := q.Get("redirect_uri")
+	if redirectURI == "" {
+		writeErrorPage(w, r, errInvalidRequest("missing required parameter 'redirect_uri'"))
+		return
+	}
+	if len(q["redirect_uri"]) > 1 || !uriAllowed(redirectURI, p.opts.RedirectURIs) {
+		writeErrorPage(w, r, &oauthError{http.StatusBadRequest, "invalid_redirect_uri",
+			"redirect_uri did not match any of the client's registered redirect_uris"})
+		return
+	}
+
+	state := q.Get("state")
+	fail := func(code, desc, uri string) {
+		params := url.Values{"error": {code}, "iss": {iss}}
+		if desc != "" {
+			params.Set("error_description", desc)
+		}
+		if uri != "" {
+			params.Set("error_uri", uri)
+		}
+		if state != "" {
+			params.Set("state", state)
+		}
+		redirectWith(w, redirectURI, params)
+	}
+	if faults.AuthorizeError != "" {
+		fail(faults.AuthorizeError, faults.AuthorizeErrorDescription, faults.AuthorizeErrorURI)
+		return
+	}
+	if e := p.checkAuthorizeParams(q); e != nil {
+		fail(e.code, e.desc, "")
+		return
+	}
+
+	now := p.now()
+	g := &grant{
+		id:        randomToken(16),
+		clientID:  clientID,
+		scopes:    splitScope(q.Get("scope")),
+		resources: dedupe(q["resource"]),
+		nonce:     q.Get("nonce"),
+		authTime:  now,
+	}
+	g.offline = slices.Contains(g.scopes, ScopeOfflineAccess) &&
+		slices.Contains(strings.Fields(q.Get("prompt")), "consent")
+	code := randomToken(32)
+	p.mu.Lock()
+	g.subject = p.user.Subject
+	p.grants[g.id] = g
+	p.codes[code] = &authCode{
+		grantID:     g.id,
+		redirectURI: redirectURI,
+		challenge:   q.Get("code_challenge"),
+		expires:     now.Add(codeTTL),
+	}
+	p.pruneLocked(now)
+	p.mu.Unlock()
+
+	params := url.Values{"code": {code}, "iss": {iss}}
+	if state != "" {
+		params.Set("state", state)
+	}
+	redirectWith(w, redirectURI, params)
+}
+
+// checkAuthorizeParams validates everything but the client and the
+// redirect URI, returning the error to redirect with.
+func (p *Provider) checkAuthorizeParams(q url.Values) *oauthError {
+	for k, vs := range q {
+		if len(vs) > 1 && k != "resource" {
+			return errInvalidRequest(fmt.Sprintf("'%s' parameter must not be provided more than once", k))
+		}
+	}
+	switch rt := q.Get("response_type"); {
+	case rt == "":
+		return errInvalidRequest("missing required parameter 'response_type'")
+	case rt != "code":
+		return &oauthError{http.StatusBadRequest, "unsupported_response_type", "unsupported response_type requested"}
+	}
+	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
+		return errInvalidRequest("unsupported response_mode requested")
+	}
+	scope := q.Get("scope")
+	if scope == "" {
+		return errInvalidRequest("missing required parameter 'scope'")
+	}
+	if !slices.Contains(splitScope(scope), ScopeOpenID) {
+		return errInvalidRequest("openid scope must be requested when using the code response_type")
+	}
+	challenge := q.Get("code_challenge")
+	if challenge == "" {
+		return errInvalidRequest("Authorization Server policy requires PKCE to be used for this request")
+	}
+	if q.Get("code_challenge_method") != "S256" {
+		return errInvalidRequest("not supported value of code_challenge_method (only S256 is)")
+	}
+	if !validPKCEValue(challenge) {
+		return errInvalidRequest("code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]")
+	}
+	for _, res := range q["resource"] {
+		if e := p.checkResource(res); e != nil {
+			return e
+		}
+	}
+	prompts := strings.Fields(q.Get("prompt"))
+	for _, pr := range prompts {
+		switch pr {
+		case "none", "login", "consent", "select_account":
+		default:
+			return errInvalidRequest("unsupported prompt value requested")
+		}
+	}
+	if slices.Contains(prompts, "none") && len(prompts) > 1 {
+		return errInvalidRequest("prompt none must only be used alone")
+	}
+	return nil
+}
+
+// checkResource reports whether res is a resource indicator the provider
+// knows, [OrganizationsResource] included.
+func (p *Provider) checkResource(res string) *oauthError {
+	u, err := url.Parse(res)
+	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(res, "#") {
+		return errInvalidTarget("resource indicator must be an absolute URI without a fragment")
+	}
+	if res != OrganizationsResource && !slices.Contains(p.opts.Resources, res) {
+		return errInvalidTarget("resource indicator is missing, or unknown")
+	}
+	return nil
+}
+
+// validPKCEValue checks an RFC 7636 code_verifier or S256 code_challenge.
+func validPKCEValue(s string) bool {
+	if len(s) < 43 || len(s) > 128 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// uriAllowed reports whether uri is in registered or, with nothing
+// registered, is an absolute http(s) URI without a fragment.
+func uriAllowed(uri string, registered []string) bool {
+	if len(registered) > 0 {
+		return slices.Contains(registered, uri)
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Host == "" || strings.Contains(uri, "#") {
+		return false
+	}
+	return u.Scheme == "http" || u.Scheme == "https"
+}
+
+// redirectWith answers 303 See Other to target with params added to its
+// own query.
+func redirectWith(w http.ResponseWriter, target string, params url.Values) {
+	u, err := url.Parse(target)
+	if err != nil { // validated before; never expected
+		writeError(w, http.StatusBadRequest, "invalid_request", "malformed redirect target")
+		return
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	w.Header().Set("Location", u.String())
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// splitScope splits a space-separated scope, dropping duplicates.
+func splitScope(s string) []string {
+	return dedupe(strings.Fields(s))
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// pruneLocked drops expired codes and tokens. Call with p.mu held.
+func (p *Provider) pruneLocked(now time.Time) {
+	for k, c := range p.codes {
+		if now.After(c.expires.Add(time.Hour)) {
+			delete(p.codes, k)
+		}
+	}
+	for k, t := range p.access {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.access, k)
+		}
+	}
+	for k, t := range p.refresh {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.refresh, k)
+		}
+	}
+}
+
+// Authorize plays the browser: it GETs authURL without following
+// redirects and returns the Location the provider redirects to, which is
+// the client's callback URL with code, state and iss, or with an OAuth
+// error. It fails when the provider answers anything but a redirect, such
+// as the error page for an unknown client or redirect URI.
+func (p *Provider) Authorize(ctx context.Context, authURL string) (callbackURL string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", fmt.Errorf("logtotest: authorize: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	client := &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("logtotest: authorize: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		loc, err := resp.Location()
+		if err != nil {
+			return "", fmt.Errorf("logtotest: authorize: redirect without a Location: %w", err)
+		}
+		return loc.String(), nil
+	}
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return "", fmt.Errorf("logtotest: authorize: %s: %s: %s", resp.Status, e.Error, e.Description)
+	}
+	return "", errors.New("logtotest: authorize: no redirect, got " + resp.Status)
+}

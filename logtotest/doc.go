@@ -1,0 +1,31 @@
+// Package logtotest runs an in-process, Logto-compatible OpenID provider, so
+// apps and tests can sign in with no account anywhere.
+//
+// The shortest use, in a test:
+//
+//	p := logtotest.NewTestProvider(t, logtotest.Options{})
+//	// Point the SDK at p.Endpoint() with p.ClientID() and p.ClientSecret(),
+//	// build its sign-in URL, then let the provider play the browser:
+//	callback, err := p.Authorize(ctx, signInURL)
+//	// ... hand callback to the SDK's callback handler.
+//
+// Outside tests, [Start] listens on Options.Addr and [Provider.Close] stops it;
+// a [Provider] is also a plain [net/http.Handler] (see [New] and
+// [Provider.SetBaseURL]) that serves everything under "/oidc".
+//
+// The provider mimics Logto and the node oidc-provider engine it is built on:
+// discovery at <endpoint>/oidc/.well-known/openid-configuration, issuer
+// <endpoint>/oidc, ES384 (P-384) signatures by default, PKCE (S256) required,
+// opaque access tokens from the code exchange (good for /oidc/me only), JWT
+// access tokens for API resources and organizations minted with the refresh
+// token grant, refresh tokens only for offline_access with prompt=consent,
+// refresh-token rotation where reuse revokes the whole grant, and the
+// userinfo-only claims custom_data, identities and organization_data.
+//
+// There is no sign-in page: every valid authorization request is approved at
+// once for the configured [User]. Counters ([Provider.Requests],
+// [Provider.Grants]), recorded requests and [Faults] let tests check and
+// break what the client sees.
+//
+// A Provider is safe for concurrent use.
+package logtotest
