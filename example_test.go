@@ -1,0 +1,193 @@
+package logto_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/logtotest"
+)
+
+// devProvider starts the in-process provider the examples sign in with.
+func devProvider() *logtotest.Provider {
+	p, err := logtotest.Start(logtotest.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return p
+}
+
+// A web app builds one App at start-up and a Client per request.
+func ExampleNewApp() {
+	p := devProvider()
+	defer p.Close()
+
+	app, err := logto.NewApp(logto.Config{
+		Endpoint:    p.Endpoint(), // e.g. https://your-tenant.logto.app
+		AppID:       p.ClientID(),
+		AppSecret:   p.ClientSecret(),
+		Scopes:      []string{logto.ScopeEmail},
+		Resources:   []string{"https://api.example.com"},
+		RedirectURI: "http://localhost:3000/callback",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Per request: bind the app to the request's session storage.
+	client := app.Client(logto.NewMemoryStorage())
+	authURL, err := client.SignIn(context.Background(), logto.SignInOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, _ := url.Parse(authURL)
+	fmt.Println(strings.HasPrefix(authURL, p.Issuer()+"/auth?"))
+	fmt.Println(u.Query().Get("scope"))
+	fmt.Println(u.Query().Get("code_challenge_method"))
+	// Output:
+	// true
+	// openid offline_access profile email
+	// S256
+}
+
+// The whole sign-in: redirect, callback, claims.
+func ExampleClient_HandleSignInCallbackURL() {
+	p := devProvider()
+	defer p.Close()
+	ctx := context.Background()
+
+	client, err := logto.NewClient(logto.Config{
+		Endpoint: p.Endpoint(), AppID: p.ClientID(), AppSecret: p.ClientSecret(),
+		RedirectURI: "http://localhost:3000/callback",
+	}, logto.NewMemoryStorage())
+	if err != nil {
+		log.Fatal(err)
+	}
+	authURL, err := client.SignIn(ctx, logto.SignInOptions{ReturnTo: "/account"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A browser would follow authURL; the dev provider approves at once.
+	callback, err := p.Authorize(ctx, authURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, _ := url.Parse(callback)
+	res, err := client.HandleSignInCallbackURL(ctx, u)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.ReturnTo, res.Claims.Subject, res.Claims.Name)
+
+	info, err := client.FetchUserInfo(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(info.Subject == res.Claims.Subject)
+	// Output:
+	// /account dev-user-1 Dev User
+	// true
+}
+
+// Access tokens for an API resource come from the cache or a refresh grant.
+func ExampleClient_GetAccessToken() {
+	p := devProvider()
+	defer p.Close()
+	ctx := context.Background()
+	client, err := logto.NewClient(logto.Config{
+		Endpoint: p.Endpoint(), AppID: p.ClientID(), AppSecret: p.ClientSecret(),
+		RedirectURI: "http://localhost:3000/callback",
+		Resources:   []string{"https://api.example.com"},
+	}, logto.NewMemoryStorage())
+	if err != nil {
+		log.Fatal(err)
+	}
+	authURL, _ := client.SignIn(ctx, logto.SignInOptions{})
+	callback, _ := p.Authorize(ctx, authURL)
+	u, _ := url.Parse(callback)
+	if _, err := client.HandleSignInCallbackURL(ctx, u); err != nil {
+		log.Fatal(err)
+	}
+
+	at, err := client.GetAccessToken(ctx, "https://api.example.com")
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, _ := at.Claims()
+	fmt.Println(claims["aud"], claims["scope"])
+	// Output: https://api.example.com read:messages
+}
+
+// Sign-out revokes the refresh token and returns the provider's end-session
+// URL.
+func ExampleClient_SignOut() {
+	p := devProvider()
+	defer p.Close()
+	ctx := context.Background()
+	client, err := logto.NewClient(logto.Config{
+		Endpoint: p.Endpoint(), AppID: p.ClientID(), AppSecret: p.ClientSecret(),
+		RedirectURI: "http://localhost:3000/callback",
+	}, logto.NewMemoryStorage())
+	if err != nil {
+		log.Fatal(err)
+	}
+	authURL, _ := client.SignIn(ctx, logto.SignInOptions{})
+	callback, _ := p.Authorize(ctx, authURL)
+	u, _ := url.Parse(callback)
+	if _, err := client.HandleSignInCallbackURL(ctx, u); err != nil {
+		log.Fatal(err)
+	}
+
+	res, err := client.SignOut(ctx, logto.SignOutOptions{PostLogoutRedirectURI: "http://localhost:3000/"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	end, _ := url.Parse(res.URL)
+	fmt.Println(end.Path, end.Query().Get("post_logout_redirect_uri"), res.RevocationErr)
+	ok, _ := client.IsAuthenticated(ctx)
+	fmt.Println(ok)
+	// Output:
+	// /oidc/session/end http://localhost:3000/ <nil>
+	// false
+}
+
+// WebHandlers gives any net/http router sign-in, callback and sign-out
+// routes and a RequireAuth middleware.
+func ExampleWebHandlers() {
+	app, err := logto.NewApp(logto.Config{
+		Endpoint:              "https://tenant.logto.app",
+		AppID:                 "app-id",
+		AppSecret:             "app-secret",
+		RedirectURI:           "https://app.example.com/callback",
+		PostLogoutRedirectURI: "https://app.example.com/",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// 32-byte authentication and encryption keys from your secret store.
+	store, err := logto.NewCookieStore("https://app.example.com/callback",
+		[]byte("authentication-key-of-32-bytes!!"), []byte("encryption-key-of-32-bytes-long!"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	web := &logto.WebHandlers{App: app, Storage: logto.SessionStorageFunc(store, "")}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /sign-in", web.SignIn())
+	mux.Handle("GET /callback", web.Callback())
+	mux.Handle("GET /sign-out", web.SignOut())
+	mux.Handle("GET /account", web.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, err := web.Client(w, r).IDTokenClaims(r.Context())
+		if err != nil {
+			logto.WriteErrorPage(w, err)
+			return
+		}
+		fmt.Fprintf(w, "hello %s", claims.Name)
+	})))
+	fmt.Println("routes ready")
+	// Output: routes ready
+}
