@@ -253,10 +253,8 @@ func TestSignInFlow(t *testing.T) {
 
 func TestCallbackIDTokenAttacks(t *testing.T) {
 	type attack struct {
-		name    string
-		faults  logtotest.Faults
-		edit    func(*logto.Config)
-		wantErr error
+		name   string
+		faults logtotest.Faults
 	}
 	set := func(k string, v any) func(map[string]any) { return func(c map[string]any) { c[k] = v } }
 	del := func(k string) func(map[string]any) { return func(c map[string]any) { delete(c, k) } }
