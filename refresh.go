@@ -190,7 +190,7 @@ func (a *App) refresh(ctx context.Context, rt, idToken, resource, org string) (*
 		if f.err != nil {
 			return nil, f.err
 		}
-		if f.resource == resource && f.org == org {
+		if f.resource == resource && f.org == org && a.fresh(f.tok.accessToken(f.sent), a.s.now()) {
 			return f, nil
 		}
 		next := f.successor(rt)

@@ -177,7 +177,9 @@ func ErrorStatus(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrInvalidState), errors.Is(err, ErrInvalidCallback), errors.Is(err, ErrInvalidRequest):
 		return http.StatusBadRequest
-	case errors.As(err, &oe) && oe.Endpoint == "authorize":
+	case errors.As(err, &oe) && (oe.Endpoint == "authorize" || oe.Code == "invalid_grant"):
+		// An error the browser brought back, or a code that is forged,
+		// replayed or expired: the request was bad, not the provider.
 		return http.StatusBadRequest
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrProvider), errors.Is(err, ErrDiscovery):
 		return http.StatusBadGateway

@@ -152,6 +152,7 @@ type Provider struct {
 	requests      map[string]int
 	grantCounts   map[string]int
 	lastAuth      url.Values
+	lastToken     url.Values
 	lastEndSess   url.Values
 	revokedTokens []string
 }
@@ -389,6 +390,14 @@ func (p *Provider) LastAuthorizeRequest() url.Values {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return cloneValues(p.lastAuth)
+}
+
+// LastTokenRequest returns a copy of the form of the most recent request to
+// the token endpoint (client secrets removed), or nil if there was none.
+func (p *Provider) LastTokenRequest() url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return cloneValues(p.lastToken)
 }
 
 // LastEndSessionRequest returns a copy of the parameters of the most recent

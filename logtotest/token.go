@@ -79,6 +79,10 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	if grantType != "" {
 		p.grantCounts[grantType]++
 	}
+	if form != nil {
+		p.lastToken = cloneValues(form)
+		p.lastToken.Del("client_secret")
+	}
 	f := p.faults
 	p.mu.Unlock()
 

@@ -1,0 +1,270 @@
+package logto_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/logtotest"
+)
+
+// clock is a settable clock shared by the client and the provider.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+func newClockEnv(t testing.TB) (*env, *clock) {
+	clk := &clock{}
+	e := newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+		c.Now = clk.now
+		p.Now = clk.now
+	})
+	return e, clk
+}
+
+func TestAccessTokenCachedThenRefreshed(t *testing.T) {
+	e, clk := newClockEnv(t)
+	ctx := context.Background()
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	c := e.app.Client(storage)
+	rt0, _ := storage.Get(ctx, logto.StorageKeyRefreshToken)
+
+	first, err := c.GetAccessToken(ctx, testResource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := first.Claims()
+	if err != nil || claims["aud"] != testResource {
+		t.Fatalf("claims = %v, %v", claims, err)
+	}
+	if e.p.LastTokenRequest().Get("resource") != testResource {
+		t.Errorf("resource did not reach the provider: %v", e.p.LastTokenRequest())
+	}
+	e.p.ResetCounters()
+	again, err := c.GetAccessToken(ctx, testResource)
+	if err != nil || again.Token != first.Token {
+		t.Fatalf("cached token not served: %v", err)
+	}
+	if n := e.p.Requests("token"); n != 0 {
+		t.Errorf("a cached token cost %d token requests", n)
+	}
+
+	// Within the 30 s margin of expiry: refreshed.
+	clk.advance(time.Until(first.Expiry()) - 10*time.Second)
+	fresh, err := c.GetAccessToken(ctx, testResource)
+	if err != nil || fresh.Token == first.Token {
+		t.Fatalf("token near expiry not refreshed: %v", err)
+	}
+	if n := e.p.Grants("refresh_token"); n != 1 {
+		t.Errorf("refresh grants = %d, want 1", n)
+	}
+	rt1, _ := storage.Get(ctx, logto.StorageKeyRefreshToken)
+	if rt1 == rt0 || rt1 == "" {
+		t.Error("the rotated refresh token was not stored")
+	}
+}
+
+func TestUnknownResourceIsRefusedLocally(t *testing.T) {
+	e := newEnv(t, nil)
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	e.p.ResetCounters()
+	c := e.app.Client(storage)
+	if _, err := c.GetAccessToken(context.Background(), "https://not-configured.example"); !errors.Is(err, logto.ErrInvalidRequest) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := c.GetOrganizationToken(context.Background(), "org1"); !errors.Is(err, logto.ErrInvalidRequest) {
+		t.Fatalf("organization token without the scope: %v", err)
+	}
+	if n := e.p.Requests("token"); n != 0 {
+		t.Errorf("%d token requests for refused calls", n)
+	}
+}
+
+func TestRefreshFailuresKeepTokens(t *testing.T) {
+	for name, faults := range map[string]logtotest.Faults{
+		"500":     {TokenStatus: http.StatusInternalServerError, TokenBody: `{"error":"server_error"}`},
+		"garbage": {TokenStatus: http.StatusOK, TokenBody: `<html>proxy error</html>`},
+		"hang":    {TokenDelay: 3 * time.Second},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := &clock{}
+			e := newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+				c.Now, p.Now = clk.now, clk.now
+				c.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
+			})
+			ctx := context.Background()
+			storage := logto.NewMemoryStorage()
+			e.signIn(t, storage)
+			before := snapshot(storage)
+			clk.advance(2 * time.Hour)
+			e.p.SetFaults(faults)
+			c := e.app.Client(storage)
+			start := time.Now()
+			_, err := c.GetAccessToken(ctx, testResource)
+			if !errors.Is(err, logto.ErrProvider) || errors.Is(err, logto.ErrNotAuthenticated) {
+				t.Fatalf("err = %v, want a provider error", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %v with a 300ms client timeout", d)
+			}
+			if after := snapshot(storage); after != before {
+				t.Errorf("stored tokens changed on a transient failure")
+			}
+			e.p.SetFaults(logtotest.Faults{})
+			if _, err := c.GetAccessToken(ctx, testResource); err != nil {
+				t.Fatalf("after the provider recovered: %v", err)
+			}
+		})
+	}
+}
+
+func snapshot(s logto.Storage) string {
+	var out string
+	for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
+		v, _ := s.Get(context.Background(), k)
+		out += k + "=" + v + "\n"
+	}
+	return out
+}
+
+func TestInvalidGrantEndsSession(t *testing.T) {
+	e, clk := newClockEnv(t)
+	ctx := context.Background()
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	rt, _ := storage.Get(ctx, logto.StorageKeyRefreshToken)
+	// Someone else spends the refresh token: the grant is gone.
+	c := e.app.Client(storage)
+	if _, err := c.SignOut(ctx, logto.SignOutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_ = storage.Set(ctx, logto.StorageKeyRefreshToken, rt)
+	_ = storage.Set(ctx, logto.StorageKeyIDToken, "x.e30.x")
+	clk.advance(2 * time.Hour)
+	_, err := c.GetAccessToken(ctx, testResource)
+	if !errors.Is(err, logto.ErrNotAuthenticated) {
+		t.Fatalf("err = %v, want ErrNotAuthenticated", err)
+	}
+	var oe *logto.OAuthError
+	if !errors.As(err, &oe) || oe.Code != "invalid_grant" {
+		t.Errorf("err = %v, want the provider's invalid_grant inside", err)
+	}
+	if ok, _ := c.IsAuthenticated(ctx); ok {
+		t.Error("session kept after invalid_grant")
+	}
+}
+
+func TestRefreshedIDTokenForAnotherSubjectIsRefused(t *testing.T) {
+	e, clk := newClockEnv(t)
+	ctx := context.Background()
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	clk.advance(2 * time.Hour)
+	e.p.SetFaults(logtotest.Faults{IDTokenClaims: func(c map[string]any) { c["sub"] = "someone-else" }})
+	_, err := e.app.Client(storage).GetAccessToken(ctx, "")
+	if !errors.Is(err, logto.ErrInvalidToken) {
+		t.Fatalf("err = %v, want ErrInvalidToken", err)
+	}
+	if v, _ := storage.Get(ctx, logto.StorageKeyIDToken); v != "" {
+		t.Error("session kept after a refresh answered for another subject")
+	}
+}
+
+// A browser's parallel requests carry the same cookie, hence the same refresh
+// token: 100 callers share one refresh grant and all get the token.
+func TestConcurrentRefreshIsSingleFlight(t *testing.T) {
+	e, clk := newClockEnv(t)
+	ctx := context.Background()
+	seed := logto.NewMemoryStorage()
+	e.signIn(t, seed)
+	clk.advance(2 * time.Hour)
+	e.p.ResetCounters()
+
+	var wg sync.WaitGroup
+	tokens := make([]string, 100)
+	errs := make([]error, 100)
+	for i := range 100 {
+		wg.Go(func() {
+			// Each request reads its own copy of the session, as with cookies.
+			s := logto.NewMemoryStorage()
+			for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
+				v, _ := seed.Get(ctx, k)
+				_ = s.Set(ctx, k, v)
+			}
+			at, err := e.app.Client(s).GetAccessToken(ctx, testResource)
+			errs[i] = err
+			if err == nil {
+				tokens[i] = at.Token
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+		if tokens[i] != tokens[0] {
+			t.Fatalf("caller %d got another token", i)
+		}
+	}
+	if n := e.p.Grants("refresh_token"); n != 1 {
+		t.Errorf("refresh grants = %d, want 1", n)
+	}
+}
+
+// Callers asking for different tokens of one session are serialized along
+// the rotation chain: with rotation and reuse detection on, nobody presents a
+// spent refresh token.
+func TestConcurrentRefreshOfDifferentTokensKeepsSession(t *testing.T) {
+	resources := []string{testResource, "https://b.example.com", "https://c.example.com"}
+	clk := &clock{}
+	e := newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+		c.Now, p.Now = clk.now, clk.now
+		c.Resources, p.Resources = resources, resources
+	})
+	ctx := context.Background()
+	seed := logto.NewMemoryStorage()
+	e.signIn(t, seed)
+	clk.advance(2 * time.Hour)
+
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for i := range 60 {
+		wg.Go(func() {
+			s := logto.NewMemoryStorage()
+			for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
+				v, _ := seed.Get(ctx, k)
+				_ = s.Set(ctx, k, v)
+			}
+			if _, err := e.app.Client(s).GetAccessToken(ctx, resources[i%3]); err != nil {
+				failures.Add(1)
+				t.Errorf("caller %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if failures.Load() > 0 {
+		return
+	}
+	if n := e.p.Grants("refresh_token"); n != 3 {
+		t.Errorf("refresh grants = %d, want 3 (one per resource)", n)
+	}
+	// The session still works: the newest refresh token is usable.
+	latest := logto.NewMemoryStorage()
+	for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken} {
+		v, _ := seed.Get(ctx, k)
+		_ = latest.Set(ctx, k, v)
+	}
+	clk.advance(2 * time.Hour)
+	if _, err := e.app.Client(latest).GetAccessToken(ctx, ""); err != nil {
+		t.Fatalf("session lost: %v", err)
+	}
+}
