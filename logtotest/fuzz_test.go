@@ -26,7 +26,10 @@ func FuzzServeHTTP(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.body, s.authz, s.ctype)
 	}
-	p := logtotest.New(logtotest.Options{})
+	p, err := logtotest.New(logtotest.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
 	p.SetBaseURL("http://op.test")
 	f.Fuzz(func(t *testing.T, method, path, query, body, authz, ctype string) {
 		req := httptest.NewRequest(http.MethodGet, "http://op.test/", strings.NewReader(body))

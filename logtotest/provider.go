@@ -159,11 +159,11 @@ type Provider struct {
 
 // New builds a provider with fresh signing keys. Before it answers with the
 // right issuer, call [Provider.SetBaseURL] (or use [Start]); until then the
-// issuer is derived from each request's Host. New panics if
-// Options.SigningAlg is not supported.
-func New(opts Options) *Provider {
+// issuer is derived from each request's Host. An unsupported
+// Options.SigningAlg or token endpoint auth method is an error.
+func New(opts Options) (*Provider, error) {
 	if err := opts.normalize(); err != nil {
-		panic(err)
+		return nil, err
 	}
 	p := &Provider{
 		opts:        opts,
@@ -177,7 +177,7 @@ func New(opts Options) *Provider {
 		grantCounts: map[string]int{},
 	}
 	p.keys.init(opts.SigningAlg)
-	return p
+	return p, nil
 }
 
 func (o *Options) normalize() error {
@@ -261,7 +261,10 @@ func Start(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logtotest: listen: %w", err)
 	}
-	p := New(opts)
+	p, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	p.mu.Lock()
 	p.server, p.listener = srv, ln

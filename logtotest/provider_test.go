@@ -476,7 +476,10 @@ func TestConcurrentFlows(t *testing.T) {
 }
 
 func TestNewAsHandler(t *testing.T) {
-	p := logtotest.New(logtotest.Options{})
+	p, err := logtotest.New(logtotest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -486,6 +489,9 @@ func TestNewAsHandler(t *testing.T) {
 	}
 	if _, err := logtotest.Start(logtotest.Options{SigningAlg: "HS256"}); err == nil {
 		t.Error("Start accepted HS256")
+	}
+	if _, err := logtotest.New(logtotest.Options{TokenEndpointAuthMethods: []string{"private_key_jwt"}}); err == nil {
+		t.Error("New accepted an unsupported auth method")
 	}
 	p2 := logtotest.NewTestProvider(t, logtotest.Options{Addr: "localhost:0"})
 	if !strings.HasPrefix(p2.Endpoint(), "http://localhost:") || strings.HasSuffix(p2.Endpoint(), ":0") {
@@ -506,7 +512,10 @@ func TestNewAsHandler(t *testing.T) {
 	if d["issuer"] != "https://id.example.com/oidc" {
 		t.Errorf("issuer %v", d["issuer"])
 	}
-	p3 := logtotest.New(logtotest.Options{})
+	p3, err := logtotest.New(logtotest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv3 := httptest.NewServer(p3)
 	defer srv3.Close()
 	if _, err := oidc.NewProvider(t.Context(), srv3.URL+"/oidc"); err != nil {
