@@ -22,7 +22,7 @@ var (
 
 // signedInCookie signs a user in through SessionStorage and returns the store
 // and the session cookie a browser would hold.
-func signedInCookie(b *testing.B, e *env) (*sessions.CookieStore, *http.Cookie) {
+func signedInCookie(b *testing.B, e *env, resources ...string) (*sessions.CookieStore, *http.Cookie) {
 	b.Helper()
 	store, err := logto.NewCookieStore(testRedirect, benchAuthKey, benchEncKey)
 	if err != nil {
@@ -47,8 +47,14 @@ func signedInCookie(b *testing.B, e *env) (*sessions.CookieStore, *http.Cookie) 
 		r.AddCookie(ck)
 	}
 	w = httptest.NewRecorder()
-	if _, err := e.app.Client(logto.NewSessionStorage(store, w, r, "")).HandleSignInCallback(ctx, r); err != nil {
+	c = e.app.Client(logto.NewSessionStorage(store, w, r, ""))
+	if _, err := c.HandleSignInCallback(ctx, r); err != nil {
 		b.Fatal(err)
+	}
+	for _, res := range resources {
+		if _, err := c.GetAccessToken(ctx, res); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, ck := range w.Result().Cookies() {
 		if ck.Name == logto.DefaultSessionName {
@@ -165,6 +171,54 @@ func BenchmarkCallback(b *testing.B) {
 			if _, err := c.HandleSignInCallbackURL(ctx, cb); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// BenchmarkCachedAccessToken is GetAccessToken served from the cache of a
+// cookie session (sdk), beside the bare securecookie decode of the same
+// cookie (floor).
+func BenchmarkCachedAccessToken(b *testing.B) {
+	e := newEnv(b, nil)
+	store, cookie := signedInCookie(b, e, testResource)
+	base := httptest.NewRequest(http.MethodGet, "http://app.test/", nil)
+	base.AddCookie(cookie)
+	ctx := context.Background()
+	b.Logf("session cookie with one resource token: %d bytes", len(cookie.Value))
+
+	b.Run("floor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r := base.WithContext(ctx)
+			ck, err := r.Cookie(logto.DefaultSessionName)
+			if err != nil {
+				b.Fatal(err)
+			}
+			values := map[any]any{}
+			if err := securecookie.DecodeMulti(logto.DefaultSessionName, ck.Value, &values, store.Codecs...); err != nil {
+				b.Fatal(err)
+			}
+			if values[logto.StorageKeyAccessTokens] == "" {
+				b.Fatal("no access tokens")
+			}
+		}
+	})
+	b.Run("sdk", func(b *testing.B) {
+		e.p.ResetCounters()
+		b.ReportAllocs()
+		for b.Loop() {
+			r := base.WithContext(ctx)
+			c := e.app.Client(logto.NewSessionStorage(store, nil, r, ""))
+			at, err := c.GetAccessToken(ctx, testResource)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if at.Token == "" {
+				b.Fatal("no token")
+			}
+		}
+		if n := e.p.Requests("token"); n != 0 {
+			b.Fatalf("a cached token cost %d token requests", n)
 		}
 	})
 }

@@ -64,6 +64,10 @@ type Config struct {
 	ClockLeeway time.Duration
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
+	// ExpiryMargin is how long before its expiry a cached access token is
+	// replaced; zero means DefaultExpiryMargin. It is capped at half of each
+	// token's lifetime, so short-lived tokens are still reused.
+	ExpiryMargin time.Duration
 
 	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
 	// Tokens and the client secret then cross the network in clear text: use
@@ -87,6 +91,7 @@ type settings struct {
 	postLogout   string
 	httpClient   *http.Client
 	leeway       time.Duration
+	margin       time.Duration
 	now          func() time.Time
 }
 
@@ -165,6 +170,9 @@ func (c *Config) validate() (*settings, error) {
 	if c.ClockLeeway < 0 {
 		bad("ClockLeeway must not be negative")
 	}
+	if c.ExpiryMargin < 0 {
+		bad("ExpiryMargin must not be negative")
+	}
 
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
@@ -184,6 +192,7 @@ func (c *Config) validate() (*settings, error) {
 		postLogout:   c.PostLogoutRedirectURI,
 		httpClient:   c.HTTPClient,
 		leeway:       c.ClockLeeway,
+		margin:       c.ExpiryMargin,
 		now:          c.Now,
 	}
 	if s.httpClient == nil {
@@ -191,6 +200,9 @@ func (c *Config) validate() (*settings, error) {
 	}
 	if s.leeway == 0 {
 		s.leeway = DefaultClockLeeway
+	}
+	if s.margin == 0 {
+		s.margin = DefaultExpiryMargin
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -145,7 +145,7 @@ func (a *App) fresh(t AccessToken, now time.Time) bool {
 	if t.ExpiresAt == 0 {
 		return true // the provider gave no lifetime; nothing better to go by
 	}
-	margin := DefaultExpiryMargin
+	margin := a.s.margin
 	if t.IssuedAt != 0 {
 		if half := time.Duration(t.ExpiresAt-t.IssuedAt) * time.Second / 2; half < margin {
 			margin = half

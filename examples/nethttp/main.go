@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -97,13 +98,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var dev *logtotest.Provider
 	if s.endpoint == "" {
-		dev, err := startDevProvider(s)
-		if err != nil {
+		if dev, err = startDevProvider(s); err != nil {
 			return err
 		}
 		defer dev.Close()
-		fmt.Fprintf(stdout, "dev provider at %s (client %q); no LOGTO_ENDPOINT set\n", dev.Endpoint(), dev.ClientID())
 	}
 	handler, err := newHandler(s)
 	if err != nil {
@@ -121,22 +121,31 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
 	}()
+	// The app's URL comes first, so whoever waits for "the line with the URL"
+	// never picks the dev provider's.
 	fmt.Fprintf(stdout, "example app listening on %s (open %s/)\n", ln.Addr(), s.baseURL)
+	if dev != nil {
+		fmt.Fprintf(stdout, "dev provider at %s (client %q); no LOGTO_ENDPOINT set\n", dev.Endpoint(), dev.ClientID())
+	}
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
 
-// startDevProvider starts logtotest for s and points s at it.
+// startDevProvider starts logtotest for s and points s at it. The app asks
+// for the dev provider's API resource too, so /api/access-token works for it
+// out of the box: a resource token needs its resource in the sign-in request.
 func startDevProvider(s *settings) (*logtotest.Provider, error) {
-	resources := append([]string{"https://api.example.com"}, s.resources...)
+	if !slices.Contains(s.resources, logtotest.DefaultResource) {
+		s.resources = append([]string{logtotest.DefaultResource}, s.resources...)
+	}
 	dev, err := logtotest.Start(logtotest.Options{
 		ClientID:               s.appID,
 		ClientSecret:           s.appSecret,
 		RedirectURIs:           []string{s.baseURL + "/callback"},
 		PostLogoutRedirectURIs: []string{s.baseURL + "/"},
-		Resources:              resources,
+		Resources:              s.resources,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the dev provider: %w", err)
@@ -179,35 +188,52 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.Handle("GET /callback", web.Callback())
 	mux.Handle("GET /sign-out", web.SignOut())
 	mux.Handle("GET /protected", web.RequireAuth(http.HandlerFunc(protected)))
-	mux.HandleFunc("GET /api/id-token-claims", func(w http.ResponseWriter, r *http.Request) {
-		claims, err := web.Client(w, r).IDTokenClaims(r.Context())
+	mux.Handle("GET /api/id-token-claims", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
+		claims, err := c.IDTokenClaims(r.Context())
 		if err != nil {
 			writeJSONError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, claims.Raw)
-	})
-	mux.HandleFunc("GET /api/userinfo", func(w http.ResponseWriter, r *http.Request) {
-		info, err := web.Client(w, r).FetchUserInfo(r.Context())
+	}))
+	mux.Handle("GET /api/userinfo", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
+		info, err := c.FetchUserInfo(r.Context())
 		if err != nil {
 			writeJSONError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, info.Raw)
-	})
-	mux.HandleFunc("GET /api/access-token", func(w http.ResponseWriter, r *http.Request) {
-		c := web.Client(w, r)
+	}))
+	mux.Handle("GET /api/access-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
 			return c.GetAccessToken(ctx, r.URL.Query().Get("resource"))
 		})
-	})
-	mux.HandleFunc("GET /api/organization-token", func(w http.ResponseWriter, r *http.Request) {
-		c := web.Client(w, r)
+	}))
+	mux.Handle("GET /api/organization-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
 			return c.GetOrganizationToken(ctx, r.URL.Query().Get("organization_id"))
 		})
-	})
+	}))
 	return mux, nil
+}
+
+// apiRoute answers 401 {"error": "not_authenticated"} when nobody is signed
+// in, before anything else: the SDK checks its configuration first (a resource
+// not in Config.Resources, a missing organizations scope), and a signed-out
+// caller must still learn that it is signed out.
+func apiRoute(web *logto.WebHandlers, serve func(http.ResponseWriter, *http.Request, *logto.Client)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := web.Client(w, r)
+		ok, err := c.IsAuthenticated(r.Context())
+		if err == nil && !ok {
+			err = logto.ErrNotAuthenticated
+		}
+		if err != nil {
+			writeJSONError(w, err)
+			return
+		}
+		serve(w, r, c)
+	})
 }
 
 func home(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers) {

