@@ -198,7 +198,7 @@ func BenchmarkCachedAccessToken(b *testing.B) {
 			if err := securecookie.DecodeMulti(logto.DefaultSessionName, ck.Value, &values, store.Codecs...); err != nil {
 				b.Fatal(err)
 			}
-			if values[logto.StorageKeyAccessTokens] == "" {
+			if values[logto.StorageKeyAccessTokens+":"+testResource] == "" {
 				b.Fatal("no access tokens")
 			}
 		}

@@ -202,7 +202,7 @@ func (c *Client) storeTokens(ctx context.Context, tok *tokenResponse, sent time.
 			return storageErr("set", StorageKeyRefreshToken, err)
 		}
 	}
-	return c.saveTokens(ctx, tokenCache{"": tok.accessToken(sent)})
+	return c.storeToken(ctx, "", tok.accessToken(sent))
 }
 
 // sameRedirectURI compares the URL the callback arrived at with the redirect

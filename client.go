@@ -443,7 +443,10 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) (*SignOutResu
 
 // clearSession deletes the signed-in session's values.
 func (c *Client) clearSession(ctx context.Context) error {
-	for _, k := range sessionKeys {
+	if err := c.clearTokens(ctx); err != nil {
+		return err
+	}
+	for _, k := range []string{StorageKeyIDToken, StorageKeyRefreshToken} {
 		if err := c.storage.Delete(ctx, k); err != nil {
 			return storageErr("delete", k, err)
 		}

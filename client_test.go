@@ -302,7 +302,7 @@ func TestCallbackIDTokenAttacks(t *testing.T) {
 			if ok, _ := c.IsAuthenticated(ctx); ok {
 				t.Fatal("a session was established")
 			}
-			for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
+			for _, k := range sessionKeys(storage) {
 				if v, _ := storage.Get(ctx, k); v != "" {
 					t.Errorf("%s stored after a failed callback", k)
 				}
@@ -555,14 +555,15 @@ func TestSignInReplacesEarlierSession(t *testing.T) {
 	storage := logto.NewMemoryStorage()
 	// An attacker-planted session and a stray value.
 	_ = storage.Set(ctx, logto.StorageKeyIDToken, "planted")
-	_ = storage.Set(ctx, logto.StorageKeyAccessTokens, `{"https://api.example.com":{"t":"planted","e":99999999999}}`)
+	_ = storage.Set(ctx, logto.StorageKeyAccessTokens, `["https://api.example.com"]`)
+	_ = storage.Set(ctx, logto.StorageKeyAccessTokens+":https://api.example.com", "99999999999,0,,planted")
 	_ = storage.Set(ctx, "stray", "x")
 	e.signIn(t, storage)
 	if v, _ := storage.Get(ctx, logto.StorageKeyIDToken); v == "planted" {
 		t.Error("planted ID token survived sign-in")
 	}
-	if v, _ := storage.Get(ctx, logto.StorageKeyAccessTokens); strings.Contains(v, "planted") {
-		t.Error("planted access token survived sign-in")
+	if at, err := e.app.Client(storage).GetAccessToken(ctx, testResource); err != nil || at.Token == "planted" {
+		t.Errorf("planted access token survived sign-in (%v)", err)
 	}
 	if v, _ := storage.Get(ctx, "stray"); v != "" {
 		t.Error("the session was reused instead of renewed")

@@ -74,12 +74,11 @@ func (c *Client) GetAccessToken(ctx context.Context, resource string) (*AccessTo
 // refresh.
 func (c *Client) accessToken(ctx context.Context, resource, org string) (*AccessToken, error) {
 	key := tokenKey(resource, org)
-	cache, err := c.loadTokens(ctx)
+	t, ok, err := c.cachedToken(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	now := c.app.s.now()
-	if t, ok := cache[key]; ok && c.app.fresh(t, now) {
+	if ok && c.app.fresh(t, c.app.s.now()) {
 		return &t, nil
 	}
 
@@ -122,13 +121,7 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 		}
 	}
 	at := f.tok.accessToken(f.sent)
-	cache[key] = at
-	for k, t := range cache {
-		if t.ExpiresAt != 0 && t.ExpiresAt < now.Unix() {
-			delete(cache, k)
-		}
-	}
-	if err := c.saveTokens(ctx, cache); err != nil {
+	if err := c.storeToken(ctx, key, at); err != nil {
 		return nil, err
 	}
 	if err := c.flush(ctx); err != nil {

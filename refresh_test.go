@@ -128,7 +128,7 @@ func TestRefreshFailuresKeepTokens(t *testing.T) {
 
 func snapshot(s logto.Storage) string {
 	var out string
-	for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
+	for _, k := range sessionKeys(s) {
 		v, _ := s.Get(context.Background(), k)
 		out += k + "=" + v + "\n"
 	}
@@ -194,11 +194,7 @@ func TestConcurrentRefreshIsSingleFlight(t *testing.T) {
 	for i := range 100 {
 		wg.Go(func() {
 			// Each request reads its own copy of the session, as with cookies.
-			s := logto.NewMemoryStorage()
-			for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
-				v, _ := seed.Get(ctx, k)
-				_ = s.Set(ctx, k, v)
-			}
+			s := copyStorage(seed)
 			at, err := e.app.Client(s).GetAccessToken(ctx, testResource)
 			errs[i] = err
 			if err == nil {
@@ -239,11 +235,7 @@ func TestConcurrentRefreshOfDifferentTokensKeepsSession(t *testing.T) {
 	var failures atomic.Int32
 	for i := range 60 {
 		wg.Go(func() {
-			s := logto.NewMemoryStorage()
-			for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
-				v, _ := seed.Get(ctx, k)
-				_ = s.Set(ctx, k, v)
-			}
+			s := copyStorage(seed)
 			if _, err := e.app.Client(s).GetAccessToken(ctx, resources[i%3]); err != nil {
 				failures.Add(1)
 				t.Errorf("caller %d: %v", i, err)

@@ -41,8 +41,19 @@ func NewCookieStore(redirectURI string, keyPairs ...[]byte) (*sessions.CookieSto
 	store := sessions.NewCookieStore(keyPairs...)
 	store.Options = CookieOptions(redirectURI)
 	store.MaxAge(store.Options.MaxAge)
+	for _, codec := range store.Codecs {
+		if sc, ok := codec.(*securecookie.SecureCookie); ok {
+			sc.MaxLength(MaxCookieValueBytes)
+		}
+	}
 	return store, nil
 }
+
+// MaxCookieValueBytes caps the encoded session cookie value NewCookieStore
+// writes, leaving room for the name and attributes within the 4096 bytes a
+// browser keeps of a cookie. SessionStorage drops cached access tokens (they
+// can be minted again) rather than exceed it.
+const MaxCookieValueBytes = 3900
 
 // CookieOptions returns the session cookie attributes NewCookieStore uses, for
 // a store built some other way.
@@ -169,11 +180,39 @@ func (s *SessionStorage) Flush(context.Context) error {
 	}
 	s.session.Options = &opts
 	dropSetCookie(s.w.Header(), s.name)
-	if err := s.session.Save(s.r, s.w); err != nil {
-		return err
+	for {
+		err := s.session.Save(s.r, s.w)
+		if err == nil {
+			break
+		}
+		// Too large for the store (a cookie's size limit, most likely):
+		// give up cached access tokens, largest first, before failing. The
+		// identity (ID and refresh tokens) is never dropped.
+		if !dropLargestAccessToken(s.session.Values) {
+			return err
+		}
 	}
 	s.dirty = false
 	return nil
+}
+
+// dropLargestAccessToken deletes the largest cached access token from values
+// and reports whether there was one.
+func dropLargestAccessToken(values map[any]any) bool {
+	var largest any
+	size := -1
+	for k, v := range values {
+		ks, ok := k.(string)
+		vs, _ := v.(string)
+		if ok && strings.HasPrefix(ks, StorageKeyAccessTokens+":") && len(vs) > size {
+			largest, size = k, len(vs)
+		}
+	}
+	if size < 0 {
+		return false
+	}
+	delete(values, largest)
+	return true
 }
 
 // dropSetCookie removes earlier Set-Cookie lines for the cookie name.

@@ -40,14 +40,13 @@ const (
 	StorageKeyIDToken = "idToken"
 	// StorageKeyRefreshToken holds the refresh token.
 	StorageKeyRefreshToken = "refreshToken"
-	// StorageKeyAccessTokens holds the cached access tokens (JSON).
+	// StorageKeyAccessTokens holds the list of cached access tokens (JSON);
+	// each token is kept under StorageKeyAccessTokens + ":" + its resource
+	// (and "#org:<id>" for an organization token; "" for the default token).
 	StorageKeyAccessTokens = "accessToken"
 	// StorageKeySignIn holds the pending sign-ins, keyed by state (JSON).
 	StorageKeySignIn = "signInSession"
 )
-
-// sessionKeys are the keys that make up a signed-in session.
-var sessionKeys = []string{StorageKeyIDToken, StorageKeyRefreshToken, StorageKeyAccessTokens}
 
 // MemoryStorage is a Storage in process memory, safe for concurrent use. It
 // suits command-line tools, background jobs and tests; a web app wants one

@@ -15,14 +15,15 @@ import (
 // AccessToken is an access token with what the client knows about it.
 type AccessToken struct {
 	// Token is the raw access token.
-	Token string `json:"t"`
+	Token string
 	// Scope is the space-separated scope the provider granted, if it said.
-	Scope string `json:"s,omitempty"`
-	// ExpiresAt is when the token stops being valid, computed from the time
-	// the token request was sent. Zero when the provider did not say.
-	ExpiresAt int64 `json:"e,omitempty"`
-	// IssuedAt is when the token request was sent.
-	IssuedAt int64 `json:"i,omitempty"`
+	Scope string
+	// ExpiresAt is when the token stops being valid (Unix seconds), computed
+	// from the time the token request was sent. Zero when the provider did
+	// not say.
+	ExpiresAt int64
+	// IssuedAt is when the token request was sent (Unix seconds).
+	IssuedAt int64
 }
 
 // Expiry returns ExpiresAt as a time; the zero time when unknown.
@@ -148,10 +149,7 @@ func oauthErrorFrom(endpoint string, status int, body []byte) error {
 	return wrapErr(ErrProvider, fmt.Sprintf("%s endpoint answered HTTP %d", endpoint, status), nil)
 }
 
-// tokenCache is the stored access tokens, keyed by tokenKey.
-type tokenCache map[string]AccessToken
-
-// tokenKey names one cache entry: the default token is "", a resource token
+// tokenKey names one cached token: the default token is "", a resource token
 // its resource, an organization token "#org:<id>", both "<resource>#org:<id>".
 func tokenKey(resource, organizationID string) string {
 	if organizationID == "" {
@@ -160,29 +158,112 @@ func tokenKey(resource, organizationID string) string {
 	return resource + "#org:" + organizationID
 }
 
-func (c *Client) loadTokens(ctx context.Context) (tokenCache, error) {
-	raw, err := c.storage.Get(ctx, StorageKeyAccessTokens)
+// tokenStorageKey is the Storage key of one cached token. Each token has its
+// own key, so serving one from the cache decodes nothing else.
+func tokenStorageKey(key string) string { return StorageKeyAccessTokens + ":" + key }
+
+// encodeToken is the stored form of a token: "<exp>,<iat>,<scope>,<token>",
+// with the scope query-escaped, so that decoding is a few cuts rather than a
+// JSON parse on every request.
+func encodeToken(t AccessToken) string {
+	return strconv.FormatInt(t.ExpiresAt, 10) + "," + strconv.FormatInt(t.IssuedAt, 10) + "," +
+		url.QueryEscape(t.Scope) + "," + t.Token
+}
+
+func decodeToken(v string) (AccessToken, bool) {
+	exp, rest, ok1 := strings.Cut(v, ",")
+	iat, rest, ok2 := strings.Cut(rest, ",")
+	scope, token, ok3 := strings.Cut(rest, ",")
+	if !ok1 || !ok2 || !ok3 || token == "" {
+		return AccessToken{}, false
+	}
+	e, err1 := strconv.ParseInt(exp, 10, 64)
+	i, err2 := strconv.ParseInt(iat, 10, 64)
+	sc, err3 := url.QueryUnescape(scope)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return AccessToken{}, false
+	}
+	return AccessToken{Token: token, Scope: sc, ExpiresAt: e, IssuedAt: i}, true
+}
+
+// cachedToken returns the cached token for key, if there is a readable one.
+func (c *Client) cachedToken(ctx context.Context, key string) (AccessToken, bool, error) {
+	v, err := c.storage.Get(ctx, tokenStorageKey(key))
+	if err != nil {
+		return AccessToken{}, false, storageErr("get", tokenStorageKey(key), err)
+	}
+	if v == "" {
+		return AccessToken{}, false, nil
+	}
+	t, ok := decodeToken(v)
+	return t, ok, nil // an unreadable entry is a miss: tokens can be minted again
+}
+
+// tokenIndex reads the keys of the cached tokens, kept under
+// StorageKeyAccessTokens so that they can all be found and cleared.
+func (c *Client) tokenIndex(ctx context.Context) ([]string, error) {
+	v, err := c.storage.Get(ctx, StorageKeyAccessTokens)
 	if err != nil {
 		return nil, storageErr("get", StorageKeyAccessTokens, err)
 	}
-	cache := tokenCache{}
-	if raw == "" {
-		return cache, nil
+	if v == "" {
+		return nil, nil
 	}
-	if err := json.Unmarshal([]byte(raw), &cache); err != nil {
-		// Unreadable cached access tokens can be minted again: drop them.
-		return tokenCache{}, nil
+	var keys []string
+	if json.Unmarshal([]byte(v), &keys) != nil {
+		return nil, nil
 	}
-	return cache, nil
+	return keys, nil
 }
 
-func (c *Client) saveTokens(ctx context.Context, cache tokenCache) error {
-	b, err := json.Marshal(cache)
+// storeToken caches t under key and drops expired entries. It runs only after
+// a token request, so the index work is off the hot path.
+func (c *Client) storeToken(ctx context.Context, key string, t AccessToken) error {
+	keys, err := c.tokenIndex(ctx)
 	if err != nil {
-		return storageErr("encode", StorageKeyAccessTokens, err)
+		return err
 	}
+	now := c.app.s.now().Unix()
+	kept := []string{key}
+	for _, k := range keys {
+		if k == key {
+			continue
+		}
+		old, ok, err := c.cachedToken(ctx, k)
+		if err != nil {
+			return err
+		}
+		if !ok || (old.ExpiresAt != 0 && old.ExpiresAt < now) {
+			if err := c.storage.Delete(ctx, tokenStorageKey(k)); err != nil {
+				return storageErr("delete", tokenStorageKey(k), err)
+			}
+			continue
+		}
+		kept = append(kept, k)
+	}
+	if err := c.storage.Set(ctx, tokenStorageKey(key), encodeToken(t)); err != nil {
+		return storageErr("set", tokenStorageKey(key), err)
+	}
+	b, _ := json.Marshal(kept)
 	if err := c.storage.Set(ctx, StorageKeyAccessTokens, string(b)); err != nil {
 		return storageErr("set", StorageKeyAccessTokens, err)
+	}
+	return nil
+}
+
+// clearTokens deletes every cached token.
+func (c *Client) clearTokens(ctx context.Context) error {
+	keys, err := c.tokenIndex(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := c.storage.Delete(ctx, tokenStorageKey(k)); err != nil {
+			return storageErr("delete", tokenStorageKey(k), err)
+		}
+	}
+	if err := c.storage.Delete(ctx, StorageKeyAccessTokens); err != nil {
+		return storageErr("delete", StorageKeyAccessTokens, err)
 	}
 	return nil
 }

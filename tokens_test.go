@@ -2,9 +2,12 @@ package logto_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -150,14 +153,29 @@ func TestConcurrentResourcesAndOrganizations(t *testing.T) {
 	}
 }
 
+// copyStorage copies a session, as each request of a cookie session reads
+// its own copy.
 func copyStorage(from logto.Storage) *logto.MemoryStorage {
 	ctx := context.Background()
 	s := logto.NewMemoryStorage()
-	for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens} {
+	for _, k := range sessionKeys(from) {
 		v, _ := from.Get(ctx, k)
 		_ = s.Set(ctx, k, v)
 	}
 	return s
+}
+
+// sessionKeys lists the keys a signed-in session occupies in s.
+func sessionKeys(s logto.Storage) []string {
+	ctx := context.Background()
+	keys := []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens}
+	index, _ := s.Get(ctx, logto.StorageKeyAccessTokens)
+	var tokens []string
+	_ = json.Unmarshal([]byte(index), &tokens)
+	for _, k := range tokens {
+		keys = append(keys, logto.StorageKeyAccessTokens+":"+k)
+	}
+	return keys
 }
 
 func TestShortLivedTokensAreReused(t *testing.T) {
@@ -223,5 +241,76 @@ func TestTokenSourceAndTransport(t *testing.T) {
 	hc := &http.Client{Transport: e.app.Client(logto.NewMemoryStorage()).Transport(testResource, nil)}
 	if _, err := hc.Get(api.URL); !errors.Is(err, logto.ErrNotAuthenticated) {
 		t.Errorf("signed out: err = %v", err)
+	}
+}
+
+// Ten resource tokens do not fit in a cookie: the cookie session gives up
+// cached access tokens, never the identity, and never sends more than a
+// browser keeps.
+func TestCookieSessionStaysWithinBudget(t *testing.T) {
+	resources := make([]string, 10)
+	for i := range resources {
+		resources[i] = fmt.Sprintf("https://api%d.example.com", i)
+	}
+	e := newEnv(t, func(c *logto.Config, p *logtotest.Options) { c.Resources, p.Resources = resources, resources })
+	store, err := logto.NewCookieStore(testRedirect, benchAuthKey, benchEncKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var cookie *http.Cookie
+	request := func() (*httptest.ResponseRecorder, *logto.Client) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "http://app.test/", nil)
+		if cookie != nil {
+			r.AddCookie(cookie)
+		}
+		return w, e.app.Client(logto.NewSessionStorage(store, w, r, ""))
+	}
+	keep := func(w *httptest.ResponseRecorder) {
+		for _, line := range w.Result().Header.Values("Set-Cookie") {
+			if len(line) > 4096 {
+				t.Fatalf("Set-Cookie of %d bytes", len(line))
+			}
+		}
+		for _, ck := range w.Result().Cookies() {
+			if ck.Name == logto.DefaultSessionName {
+				cookie = ck
+			}
+		}
+	}
+	w, c := request()
+	authURL, _ := c.SignIn(ctx, logto.SignInOptions{})
+	keep(w)
+	cb, err := e.p.Authorize(ctx, authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(cb)
+	w, c = request()
+	if _, err := c.HandleSignInCallbackURL(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	keep(w)
+	for _, res := range resources {
+		w, c = request()
+		at, err := c.GetAccessToken(ctx, res)
+		if err != nil {
+			t.Fatalf("%s: %v", res, err)
+		}
+		if claims, _ := at.Claims(); claims["aud"] != res {
+			t.Fatalf("%s: aud %v", res, claims["aud"])
+		}
+		keep(w)
+		if _, c = request(); c == nil {
+			t.Fatal("no client")
+		}
+		if ok, _ := c.IsAuthenticated(ctx); !ok {
+			t.Fatalf("identity lost after %s", res)
+		}
+	}
+	_, c = request()
+	if _, err := c.GetAccessToken(ctx, ""); err != nil {
+		t.Fatalf("session unusable at the end: %v", err)
 	}
 }
