@@ -3,6 +3,7 @@ package logto
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,18 +25,24 @@ const DefaultSessionMaxAge = 14 * 24 * 60 * 60
 // callback is a top-level navigation, so the cookie is sent), Path=/, and
 // Secure exactly when redirectURI is https, so http://localhost works in
 // development. keyPairs are as for sessions.NewCookieStore: an
-// authentication key of 32 or 64 bytes, then optionally an encryption key of
-// 16, 24 or 32 bytes, repeated for rotation (newest first).
+// authentication key of at least 32 bytes (64 recommended), then optionally
+// an encryption key of 16, 24 or 32 bytes, repeated for rotation (newest
+// first).
 func NewCookieStore(redirectURI string, keyPairs ...[]byte) (*sessions.CookieStore, error) {
 	if err := checkRedirectURI(redirectURI); err != nil {
 		return nil, wrapErr(ErrInvalidConfig, "cookie store", err)
 	}
-	if len(keyPairs) == 0 || len(keyPairs[0]) < 32 {
+	if len(keyPairs) == 0 {
 		return nil, wrapErr(ErrInvalidConfig, "cookie store: an authentication key of at least 32 bytes is required", nil)
 	}
-	for i := 1; i < len(keyPairs); i += 2 {
-		if n := len(keyPairs[i]); n != 0 && n != 16 && n != 24 && n != 32 {
-			return nil, wrapErr(ErrInvalidConfig, "cookie store: an encryption key must be 16, 24 or 32 bytes", nil)
+	for i, k := range keyPairs {
+		if i%2 == 0 && len(k) < 32 {
+			return nil, wrapErr(ErrInvalidConfig, fmt.Sprintf("cookie store: authentication key %d has %d bytes; at least 32 are required", i/2, len(k)), nil)
+		}
+		// securecookie takes any non-nil encryption key as an AES key, so
+		// an empty one (an unset variable) would fail every save.
+		if n := len(k); i%2 == 1 && k != nil && n != 16 && n != 24 && n != 32 {
+			return nil, wrapErr(ErrInvalidConfig, fmt.Sprintf("cookie store: encryption key %d has %d bytes; it must be 16, 24 or 32 (or nil for none)", i/2, n), nil)
 		}
 	}
 	store := sessions.NewCookieStore(keyPairs...)
@@ -156,13 +163,17 @@ func (s *SessionStorage) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-// Renew drops every value of the session.
+// Renew drops every value of the session and, for a server-side store, its
+// ID, so the next save starts a session under a new ID and a cookie planted
+// before sign-in never names the signed-in session.
 func (s *SessionStorage) Renew(context.Context) error {
 	sess, err := s.load()
 	if err != nil {
 		return err
 	}
 	clear(sess.Values)
+	sess.ID = ""
+	sess.IsNew = true
 	s.dirty = true
 	return nil
 }
@@ -174,11 +185,19 @@ func (s *SessionStorage) Flush(context.Context) error {
 	if !s.dirty || s.session == nil {
 		return nil
 	}
-	opts := *s.session.Options
+	// An empty session is deleted by this save only: the options are the
+	// session's own again afterwards, so a later write in the same request
+	// is not sent already expired.
+	orig := s.session.Options
 	if len(s.session.Values) == 0 {
+		opts := sessions.Options{}
+		if orig != nil {
+			opts = *orig
+		}
 		opts.MaxAge = -1
+		s.session.Options = &opts
 	}
-	s.session.Options = &opts
+	defer func() { s.session.Options = orig }()
 	dropSetCookie(s.w.Header(), s.name)
 	for {
 		err := s.session.Save(s.r, s.w)

@@ -1,0 +1,584 @@
+package logto_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/seed098cf14d/logto"
+)
+
+const ssRedirect = "http://app.test/callback"
+
+func ssStore(t testing.TB, keyPairs ...[]byte) *sessions.CookieStore {
+	t.Helper()
+	if len(keyPairs) == 0 {
+		keyPairs = [][]byte{webAuthKey}
+	}
+	store, err := logto.NewCookieStore(ssRedirect, keyPairs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// ssRequest returns a request to the app carrying cookies.
+func ssRequest(cookies ...*http.Cookie) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://app.test/page", nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+// readSession reads keys from the session that cookie carries, as the next
+// request would.
+func readSession(t testing.TB, store sessions.Store, cookie *http.Cookie, keys ...string) map[string]string {
+	t.Helper()
+	s := logto.NewSessionStorage(store, httptest.NewRecorder(), ssRequest(cookie), "")
+	got := map[string]string{}
+	for _, k := range keys {
+		v, err := s.Get(context.Background(), k)
+		if err != nil {
+			t.Fatalf("Get(%q): %v", k, err)
+		}
+		got[k] = v
+	}
+	return got
+}
+
+// sessionStorageHarness drives SessionStorage across requests like a browser:
+// each reopen flushes the current request's storage and starts the next
+// request with the cookie it set (or without one it deleted).
+type sessionStorageHarness struct {
+	t      *testing.T
+	store  sessions.Store
+	cookie *http.Cookie
+	w      *httptest.ResponseRecorder
+	cur    *logto.SessionStorage
+}
+
+func newSessionStorageHarness(t *testing.T, store sessions.Store) *sessionStorageHarness {
+	h := &sessionStorageHarness{t: t, store: store}
+	h.next()
+	return h
+}
+
+func (h *sessionStorageHarness) next() *logto.SessionStorage {
+	h.t.Helper()
+	if h.cur != nil {
+		if err := h.cur.Flush(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+		if cs := setCookies(h.t, h.w.Header(), logto.DefaultSessionName); len(cs) > 0 {
+			if len(cs) > 1 {
+				h.t.Fatalf("%d Set-Cookie lines for the session", len(cs))
+			}
+			h.cookie = cs[0]
+			if h.cookie.MaxAge < 0 {
+				h.cookie = nil
+			}
+		}
+	}
+	h.w = httptest.NewRecorder()
+	r := ssRequest()
+	if h.cookie != nil {
+		r = ssRequest(&http.Cookie{Name: h.cookie.Name, Value: h.cookie.Value})
+	}
+	h.cur = logto.NewSessionStorage(h.store, h.w, r, "")
+	return h.cur
+}
+
+// storageImpl is a Storage implementation under the shared contract: open
+// returns an empty session, and reopen that session as the next request (or
+// the next caller) sees it once everything written so far was sent.
+type storageImpl struct {
+	name string
+	open func(t *testing.T) (s logto.Storage, reopen func() logto.Storage)
+}
+
+func storageImpls() []storageImpl {
+	memory := func(m *logto.MemoryStorage) func(*testing.T) (logto.Storage, func() logto.Storage) {
+		return func(*testing.T) (logto.Storage, func() logto.Storage) {
+			return m, func() logto.Storage { return m }
+		}
+	}
+	cookie := func(keyPairs ...[]byte) func(*testing.T) (logto.Storage, func() logto.Storage) {
+		return func(t *testing.T) (logto.Storage, func() logto.Storage) {
+			h := newSessionStorageHarness(t, ssStore(t, keyPairs...))
+			return h.cur, func() logto.Storage { return h.next() }
+		}
+	}
+	return []storageImpl{
+		{"MemoryStorage", memory(logto.NewMemoryStorage())},
+		{"zero MemoryStorage", memory(&logto.MemoryStorage{})},
+		{"SessionStorage signed cookie", cookie(webAuthKey)},
+		{"SessionStorage encrypted cookie", cookie(webAuthKey, []byte("0123456789abcdef0123456789abcdef"))},
+	}
+}
+
+// TestStorageContract is the suite every Storage must pass.
+func TestStorageContract(t *testing.T) {
+	ctx := context.Background()
+	long := strings.Repeat("x", 1500)
+	odd := "ü \x00;=,\"\\\n<>%"
+	for _, impl := range storageImpls() {
+		t.Run(impl.name, func(t *testing.T) {
+			s, reopen := impl.open(t)
+			get := func(s logto.Storage, k string) string {
+				t.Helper()
+				v, err := s.Get(ctx, k)
+				if err != nil {
+					t.Fatalf("Get(%q): %v", k, err)
+				}
+				return v
+			}
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if v := get(s, "missing"); v != "" {
+				t.Errorf("missing key = %q", v)
+			}
+			must(s.Delete(ctx, "missing"))
+			must(s.Set(ctx, "a", "1"))
+			must(s.Set(ctx, "a", "2"))
+			must(s.Set(ctx, "b", "gone soon"))
+			must(s.Set(ctx, "odd", odd))
+			must(s.Set(ctx, "long", long))
+			must(s.Delete(ctx, "b"))
+			if get(s, "a") != "2" || get(s, "b") != "" || get(s, "odd") != odd {
+				t.Errorf("within one request: a=%q b=%q odd=%q", get(s, "a"), get(s, "b"), get(s, "odd"))
+			}
+
+			s = reopen()
+			if get(s, "a") != "2" || get(s, "b") != "" || get(s, "odd") != odd || get(s, "long") != long {
+				t.Errorf("next request: a=%q b=%q odd=%q len(long)=%d", get(s, "a"), get(s, "b"), get(s, "odd"), len(get(s, "long")))
+			}
+
+			r, ok := s.(logto.Renewer)
+			if !ok {
+				t.Fatalf("%T is not a Renewer", s)
+			}
+			must(r.Renew(ctx))
+			if get(s, "a") != "" || get(s, "odd") != "" {
+				t.Error("Renew kept values")
+			}
+			must(s.Set(ctx, "c", "3"))
+			s = reopen()
+			if get(s, "a") != "" || get(s, "long") != "" || get(s, "c") != "3" {
+				t.Errorf("after Renew and Set: a=%q c=%q", get(s, "a"), get(s, "c"))
+			}
+		})
+	}
+}
+
+func TestSessionStorageBuffersUntilFlush(t *testing.T) {
+	ctx := context.Background()
+	store := ssStore(t)
+	w := httptest.NewRecorder()
+	s := logto.NewSessionStorage(store, w, ssRequest(), "")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "nothing"); err != nil {
+		t.Fatal(err)
+	}
+	if lines := w.Header().Values("Set-Cookie"); len(lines) != 0 {
+		t.Fatalf("written before Flush: %q", lines)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := oneSetCookie(t, w.Header(), logto.DefaultSessionName)
+	wantSessionCookie(t, c, false)
+	if got := readSession(t, store, c, "k"); got["k"] != "v" {
+		t.Errorf("next request reads %v", got)
+	}
+}
+
+func TestSessionStorageFlushWithoutChanges(t *testing.T) {
+	ctx := context.Background()
+	store := ssStore(t)
+	cookie := encodeSession(t, store, logto.DefaultSessionName, map[string]string{"k": "v"})
+	cases := []struct {
+		name string
+		do   func(s *logto.SessionStorage) error
+	}{
+		{"nothing", func(*logto.SessionStorage) error { return nil }},
+		{"Get", func(s *logto.SessionStorage) error { _, err := s.Get(ctx, "k"); return err }},
+		{"Delete of a missing key", func(s *logto.SessionStorage) error { return s.Delete(ctx, "missing") }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			s := logto.NewSessionStorage(store, w, ssRequest(cookie), "")
+			if err := tc.do(s); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if lines := w.Header().Values("Set-Cookie"); len(lines) != 0 {
+				t.Errorf("an unchanged session was sent again: %q", lines)
+			}
+		})
+	}
+}
+
+func TestSessionStorageEmptySessionDeletesCookie(t *testing.T) {
+	ctx := context.Background()
+	store := ssStore(t)
+	cookie := encodeSession(t, store, logto.DefaultSessionName, map[string]string{"a": "1", "b": "2"})
+	cases := []struct {
+		name string
+		do   func(s *logto.SessionStorage) error
+	}{
+		{"Delete every key", func(s *logto.SessionStorage) error {
+			return errors.Join(s.Delete(ctx, "a"), s.Delete(ctx, "b"))
+		}},
+		{"Renew", func(s *logto.SessionStorage) error { return s.Renew(ctx) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			s := logto.NewSessionStorage(store, w, ssRequest(cookie), "")
+			if err := tc.do(s); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := oneSetCookie(t, w.Header(), logto.DefaultSessionName)
+			if c.MaxAge >= 0 || !strings.Contains(w.Header().Get("Set-Cookie"), "; Max-Age=0") {
+				t.Errorf("empty session: Set-Cookie %q, want the cookie deleted", w.Header().Get("Set-Cookie"))
+			}
+			if c.Path != "/" || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+				t.Errorf("deletion does not match the cookie it deletes: %+v", c)
+			}
+		})
+	}
+}
+
+func TestSessionStorageNameAndRotation(t *testing.T) {
+	ctx := context.Background()
+	oldKey, newKey := webOtherKey, webAuthKey
+	old := ssStore(t, oldKey)
+	w := httptest.NewRecorder()
+	s := logto.NewSessionStorage(old, w, ssRequest(), "app_session")
+	if err := errors.Join(s.Set(ctx, "k", "v"), s.Flush(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	c := oneSetCookie(t, w.Header(), "app_session")
+	if len(setCookies(t, w.Header(), logto.DefaultSessionName)) != 0 {
+		t.Error("a named session also wrote the default cookie")
+	}
+
+	// After rotation (newest key first) the old cookie still reads, and
+	// what is written next is signed with the new key.
+	rotated := ssStore(t, newKey, nil, oldKey, nil)
+	w = httptest.NewRecorder()
+	s = logto.NewSessionStorage(rotated, w, ssRequest(c), "app_session")
+	if v, err := s.Get(ctx, "k"); err != nil || v != "v" {
+		t.Fatalf("old cookie after rotation: %q %v", v, err)
+	}
+	if err := errors.Join(s.Set(ctx, "k", "v2"), s.Flush(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	c = oneSetCookie(t, w.Header(), "app_session")
+	s = logto.NewSessionStorage(ssStore(t, newKey), httptest.NewRecorder(), ssRequest(c), "app_session")
+	if v, err := s.Get(ctx, "k"); err != nil || v != "v2" {
+		t.Errorf("new key alone reads %q %v", v, err)
+	}
+	s = logto.NewSessionStorage(old, httptest.NewRecorder(), ssRequest(c), "app_session")
+	if v, err := s.Get(ctx, "k"); err != nil || v != "" {
+		t.Errorf("the retired key still reads the new cookie: %q %v", v, err)
+	}
+}
+
+func TestNewCookieStore(t *testing.T) {
+	k := func(n int) []byte { return bytes.Repeat([]byte{'k'}, n) }
+	cases := []struct {
+		name     string
+		redirect string
+		keys     [][]byte
+		ok       bool
+	}{
+		{"no key", ssRedirect, nil, false},
+		{"nil key", ssRedirect, [][]byte{nil}, false},
+		{"short key", ssRedirect, [][]byte{k(31)}, false},
+		{"encryption key of 15 bytes", ssRedirect, [][]byte{k(32), k(15)}, false},
+		{"encryption key of 33 bytes", ssRedirect, [][]byte{k(32), k(33)}, false},
+		{"bad encryption key of an older pair", ssRedirect, [][]byte{k(32), k(16), k(32), k(8)}, false},
+		{"empty, non-nil encryption key (an unset variable)", ssRedirect, [][]byte{k(32), []byte{}}, false},
+		{"short authentication key of an older pair", ssRedirect, [][]byte{k(32), nil, k(8)}, false},
+		{"relative redirect URI", "/callback", [][]byte{k(32)}, false},
+		{"redirect URI with a fragment", "https://app.example/cb#x", [][]byte{k(32)}, false},
+		{"redirect URI of another scheme", "ftp://app.example/cb", [][]byte{k(32)}, false},
+
+		{"32-byte key", ssRedirect, [][]byte{k(32)}, true},
+		{"64-byte key", ssRedirect, [][]byte{k(64)}, true},
+		{"AES-128", ssRedirect, [][]byte{k(32), k(16)}, true},
+		{"AES-192", ssRedirect, [][]byte{k(32), k(24)}, true},
+		{"AES-256", ssRedirect, [][]byte{k(32), k(32)}, true},
+		{"no encryption, rotated", ssRedirect, [][]byte{k(32), nil, k(64), nil}, true},
+		{"encrypted, rotated", ssRedirect, [][]byte{k(32), k(32), k(64), k(16)}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			store, err := logto.NewCookieStore(tc.redirect, tc.keys...)
+			if !tc.ok {
+				if !errors.Is(err, logto.ErrInvalidConfig) || store != nil {
+					t.Fatalf("got %v, %v; want nil and ErrInvalidConfig", store, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// An accepted store must be able to write and read a session.
+			h := newSessionStorageHarness(t, store)
+			if err := h.cur.Set(context.Background(), "k", "v"); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := h.next().Get(context.Background(), "k"); err != nil || v != "v" {
+				t.Errorf("round trip: %q %v", v, err)
+			}
+		})
+	}
+}
+
+// fakeStore is a sessions.Store whose Get answers what it is told and whose
+// Save fails when saveErr is set.
+type fakeStore struct {
+	sess    *sessions.Session
+	err     error
+	saveErr error
+}
+
+func (s *fakeStore) Get(*http.Request, string) (*sessions.Session, error) { return s.sess, s.err }
+func (s *fakeStore) New(*http.Request, string) (*sessions.Session, error) { return s.sess, s.err }
+func (s *fakeStore) Save(*http.Request, http.ResponseWriter, *sessions.Session) error {
+	return s.saveErr
+}
+
+func TestSessionStoreFailures(t *testing.T) {
+	ctx := context.Background()
+	errDown := errors.New("session backend is down")
+	var decodeErr, usageErr error
+	{
+		var dst map[any]any
+		decodeErr = securecookie.New(webAuthKey, nil).Decode("logto", "garbage", &dst)
+		usageErr = securecookie.New(nil, nil).Decode("logto", "garbage", &dst)
+		var ce securecookie.Error
+		if !errors.As(decodeErr, &ce) || !ce.IsDecode() || !errors.As(usageErr, &ce) || ce.IsDecode() {
+			t.Fatalf("fixture errors: %v / %v", decodeErr, usageErr)
+		}
+	}
+	signedIn := func() *sessions.Session {
+		s := sessions.NewSession(&fakeStore{}, logto.DefaultSessionName)
+		s.Options = &sessions.Options{Path: "/", MaxAge: 60}
+		s.Values[logto.StorageKeyIDToken] = "stale-or-forged"
+		return s
+	}
+	cases := []struct {
+		name    string
+		store   sessions.Store
+		authed  bool
+		wantErr error // nil: no error
+	}{
+		{"store down", &fakeStore{err: errDown}, false, errDown},
+		{"session and a backend error", &fakeStore{sess: signedIn(), err: errDown}, false, errDown},
+		{"securecookie usage error", &fakeStore{sess: signedIn(), err: usageErr}, false, usageErr},
+		{"no session and no error", &fakeStore{}, false, logto.ErrStorage},
+		{"no store", nil, false, logto.ErrStorage},
+		// An undecodable cookie is an empty session, whatever the store
+		// had decoded before it failed.
+		{"decode error", &fakeStore{sess: signedIn(), err: decodeErr}, false, nil},
+		{"decode error in a MultiError", &fakeStore{sess: signedIn(), err: securecookie.MultiError{decodeErr, decodeErr}}, false, nil},
+		{"healthy", &fakeStore{sess: signedIn()}, true, nil},
+	}
+	e := newEnv(t, nil)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			r := ssRequest()
+			s := logto.NewSessionStorage(tc.store, w, r, "")
+			ok, err := e.app.Client(s).IsAuthenticated(ctx)
+			if ok != tc.authed {
+				t.Errorf("IsAuthenticated = %v, want %v", ok, tc.authed)
+			}
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, logto.ErrStorage) || !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want ErrStorage wrapping %v", err, tc.wantErr)
+			}
+			if err := s.Set(ctx, "k", "v"); err == nil {
+				t.Error("Set on a failed store succeeded")
+			}
+			if _, err := e.app.Client(s).SignIn(ctx, logto.SignInOptions{}); !errors.Is(err, logto.ErrStorage) {
+				t.Errorf("SignIn: err = %v, want ErrStorage", err)
+			}
+
+			// Through RequireAuth the failure is a 500 page, not a redirect.
+			h := &logto.WebHandlers{App: e.app, Storage: logto.SessionStorageFunc(tc.store, "")}
+			w = httptest.NewRecorder()
+			h.RequireAuth(http.NotFoundHandler()).ServeHTTP(w, ssRequest())
+			if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), "<h1>storage_error</h1>") {
+				t.Errorf("RequireAuth: %d %s", w.Code, w.Body)
+			}
+		})
+	}
+}
+
+func TestSessionStorageSaveFailure(t *testing.T) {
+	ctx := context.Background()
+	errFull := errors.New("disk full")
+	e := newEnv(t, nil)
+	store := &fakeStore{saveErr: errFull}
+	store.sess = sessions.NewSession(store, logto.DefaultSessionName)
+	store.sess.Options = &sessions.Options{Path: "/"}
+	s := logto.NewSessionStorage(store, httptest.NewRecorder(), ssRequest(), "")
+	if _, err := e.app.Client(s).SignIn(ctx, logto.SignInOptions{}); !errors.Is(err, logto.ErrStorage) || !errors.Is(err, errFull) {
+		t.Errorf("SignIn with a failing Save: err = %v, want ErrStorage wrapping the cause", err)
+	}
+}
+
+func TestMemoryStorageConcurrent(t *testing.T) {
+	ctx := context.Background()
+	m := logto.NewMemoryStorage()
+	const workers, rounds = 8, 200
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own := fmt.Sprintf("own-%d", g)
+			for i := range rounds {
+				v := fmt.Sprint(i)
+				if err := m.Set(ctx, own, v); err != nil {
+					t.Error(err)
+					return
+				}
+				if got, _ := m.Get(ctx, own); got != v {
+					t.Errorf("%s = %q right after Set(%q)", own, got, v)
+					return
+				}
+				_ = m.Set(ctx, "shared", v)
+				_, _ = m.Get(ctx, "shared")
+				_ = m.Delete(ctx, "shared")
+			}
+		}()
+	}
+	wg.Wait()
+	for g := range workers {
+		if got, _ := m.Get(ctx, fmt.Sprintf("own-%d", g)); got != fmt.Sprint(rounds-1) {
+			t.Errorf("own-%d = %q", g, got)
+		}
+	}
+
+	// Renew racing writers is for the race detector; a last Renew leaves
+	// nothing behind.
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for range rounds {
+			_ = m.Renew(ctx)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := range rounds {
+			_ = m.Set(ctx, "k", fmt.Sprint(i))
+		}
+	}()
+	wg.Wait()
+	if err := m.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"k", "own-0", "shared"} {
+		if v, _ := m.Get(ctx, k); v != "" {
+			t.Errorf("%s = %q after Renew", k, v)
+		}
+	}
+}
+
+// Deleting the session in one Flush must not make later writes of the same
+// request go out already expired (sign-out then sign-in in one request).
+func TestSessionStorageWriteAfterDelete(t *testing.T) {
+	store := ssStore(t)
+	ctx := context.Background()
+	w := httptest.NewRecorder()
+	s := logto.NewSessionStorage(store, w, ssRequest(), "")
+	for _, step := range []func() error{
+		func() error { return s.Set(ctx, "a", "1") },
+		func() error { return s.Flush(ctx) },
+		func() error { return s.Delete(ctx, "a") },
+		func() error { return s.Flush(ctx) },
+		func() error { return s.Set(ctx, "b", "2") },
+		func() error { return s.Flush(ctx) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := setCookies(t, w.Header(), logto.DefaultSessionName)
+	if len(cs) != 1 || cs[0].MaxAge < 0 {
+		t.Fatalf("session cookie = %+v, want one live cookie", cs)
+	}
+	if got := readSession(t, store, cs[0], "b")["b"]; got != "2" {
+		t.Errorf("b = %q", got)
+	}
+}
+
+// Renew must give a server-side session a new ID: a session ID planted in the
+// browser before sign-in must not come to name the signed-in session.
+func TestSessionStorageRenewChangesServerSideID(t *testing.T) {
+	store := sessions.NewFilesystemStore(t.TempDir(), webAuthKey)
+	ctx := context.Background()
+
+	// The attacker's session, and its cookie.
+	w := httptest.NewRecorder()
+	s := logto.NewSessionStorage(store, w, ssRequest(), "")
+	_ = s.Set(ctx, "x", "attacker")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	planted := setCookies(t, w.Header(), logto.DefaultSessionName)[0]
+
+	// The victim signs in with that cookie planted.
+	w = httptest.NewRecorder()
+	s = logto.NewSessionStorage(store, w, ssRequest(planted), "")
+	if err := s.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Set(ctx, logto.StorageKeyIDToken, "victim")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh := setCookies(t, w.Header(), logto.DefaultSessionName)[0]
+	if got := readSession(t, store, planted, logto.StorageKeyIDToken)[logto.StorageKeyIDToken]; got != "" {
+		t.Fatalf("the planted session ID reads the victim's session (%q)", got)
+	}
+	if got := readSession(t, store, fresh, logto.StorageKeyIDToken)[logto.StorageKeyIDToken]; got != "victim" {
+		t.Fatalf("the new session holds %q", got)
+	}
+}
