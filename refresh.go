@@ -32,6 +32,7 @@ type refresher struct {
 // flight is one refresh grant, shared by everyone holding its refresh token.
 type flight struct {
 	done     chan struct{}
+	rt       string // the refresh token this grant spends
 	resource string
 	org      string
 
@@ -93,7 +94,19 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	if rt == "" {
 		return nil, wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
 	}
-	f, err := c.app.refresh(ctx, rt, idToken, resource, org)
+	f, cached, err := c.app.refresh(ctx, rt, idToken, resource, org, func(ctx context.Context) (string, *AccessToken, error) {
+		if t, ok, err := c.cachedToken(ctx, key); err != nil || (ok && c.app.fresh(t, c.app.s.now())) {
+			return "", &t, err
+		}
+		latest, err := c.storage.Get(ctx, StorageKeyRefreshToken)
+		if err != nil {
+			return "", nil, storageErr("get", StorageKeyRefreshToken, err)
+		}
+		return latest, nil, nil
+	})
+	if cached != nil {
+		return cached, nil
+	}
 	if err != nil {
 		if isInvalidGrant(err) || errors.Is(err, ErrInvalidToken) {
 			// The provider ended the grant, or answered with an ID token for
@@ -109,7 +122,7 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 
 	// Persist the newest refresh token of the chain before handing out the
 	// access token: the one we read is spent.
-	latest := c.app.latestRefreshToken(rt)
+	latest := c.app.latestRefreshToken(f.rt)
 	if latest != rt {
 		if err := c.storage.Set(ctx, StorageKeyRefreshToken, latest); err != nil {
 			return nil, storageErr("set", StorageKeyRefreshToken, err)
@@ -155,16 +168,43 @@ func isInvalidGrant(err error) bool {
 // refresh returns a completed refresh grant answering (resource, org) for the
 // session holding refresh token rt. It joins a grant already in flight for
 // rt, follows rotations other callers completed, and otherwise starts one.
-func (a *App) refresh(ctx context.Context, rt, idToken, resource, org string) (*flight, error) {
+//
+// Before it starts a grant of its own it calls reread, which reads the
+// session's storage again: another request (or process) sharing the storage
+// may have refreshed meanwhile, leaving a newer refresh token, or the very
+// token wanted, which reread then returns and refresh hands back instead.
+func (a *App) refresh(ctx context.Context, rt, idToken, resource, org string,
+	reread func(context.Context) (string, *AccessToken, error)) (*flight, *AccessToken, error) {
 	r := &a.refresher
+	checked := ""
+	// Tokens this caller has moved past: storage may still hold one of them
+	// (the caller's own request has not written the newer one yet), and
+	// going back to it would loop.
+	passed := map[string]bool{}
 	for {
 		r.mu.Lock()
 		if r.flights == nil {
 			r.flights = map[string]*flight{}
 		}
 		f := r.flights[rt]
+		if f == nil && checked != rt {
+			r.mu.Unlock()
+			latest, cached, err := reread(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			if cached != nil {
+				return nil, cached, nil
+			}
+			if latest != "" && latest != rt && !passed[latest] {
+				passed[rt] = true
+				rt = latest
+			}
+			checked = rt
+			continue
+		}
 		if f == nil {
-			f = &flight{done: make(chan struct{}), resource: resource, org: org}
+			f = &flight{done: make(chan struct{}), rt: rt, resource: resource, org: org}
 			r.flights[rt] = f
 			r.mu.Unlock()
 			// Detached from the caller: once sent, the grant spends rt, and
@@ -178,15 +218,16 @@ func (a *App) refresh(ctx context.Context, rt, idToken, resource, org string) (*
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			return nil, wrapErr(ErrProvider, "waiting for a refresh", ctx.Err())
+			return nil, nil, wrapErr(ErrProvider, "waiting for a refresh", ctx.Err())
 		}
 		if f.err != nil {
-			return nil, f.err
+			return nil, nil, f.err
 		}
 		if f.resource == resource && f.org == org && a.fresh(f.tok.accessToken(f.sent), a.s.now()) {
-			return f, nil
+			return f, nil, nil
 		}
 		next := f.successor(rt)
+		passed[rt] = true
 		if next == "" {
 			// No rotation: rt is still good; take a turn of our own once
 			// this flight is forgotten.
@@ -196,6 +237,9 @@ func (a *App) refresh(ctx context.Context, rt, idToken, resource, org string) (*
 			}
 			r.mu.Unlock()
 			continue
+		}
+		if passed[next] {
+			return nil, nil, wrapErr(ErrProvider, "the provider's refresh-token rotation leads back to a spent token", nil)
 		}
 		rt = next
 	}

@@ -260,3 +260,99 @@ func TestConcurrentRefreshOfDifferentTokensKeepsSession(t *testing.T) {
 		t.Fatalf("session lost: %v", err)
 	}
 }
+
+// staleStorage answers its first reads as they were before another process
+// refreshed the shared session, then reads through.
+type staleStorage struct {
+	logto.Storage
+	mu    sync.Mutex
+	stale map[string]string
+}
+
+func (s *staleStorage) Get(ctx context.Context, key string) (string, error) {
+	s.mu.Lock()
+	v, ok := s.stale[key]
+	delete(s.stale, key)
+	s.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	return s.Storage.Get(ctx, key)
+}
+
+// Two processes share one session store. The second read the session just
+// before the first refreshed it; before spending the refresh token it read,
+// it reads the store again and uses what the first left there.
+func TestRefreshRereadsSharedStorage(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		name := map[bool]string{false: "same token", true: "another resource"}[other]
+		t.Run(name, func(t *testing.T) {
+			clk := &clock{}
+			resources := []string{testResource, "https://b.example.com"}
+			e := newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+				c.Now, p.Now = clk.now, clk.now
+				c.Resources, p.Resources = resources, resources
+			})
+			second, err := logto.NewApp(e.cfg) // another process: its own memory
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			shared := logto.NewMemoryStorage()
+			e.signIn(t, shared)
+			clk.advance(2 * time.Hour)
+			rt0, _ := shared.Get(ctx, logto.StorageKeyRefreshToken)
+			if _, err := e.app.Client(shared).GetAccessToken(ctx, testResource); err != nil {
+				t.Fatal(err)
+			}
+
+			want := testResource
+			if other {
+				want = resources[1]
+			}
+			stale := &staleStorage{Storage: shared, stale: map[string]string{
+				logto.StorageKeyRefreshToken:              rt0,
+				logto.StorageKeyAccessTokens + ":" + want: "",
+			}}
+			at, err := second.Client(stale).GetAccessToken(ctx, want)
+			if err != nil {
+				t.Fatalf("second process: %v", err)
+			}
+			if claims, _ := at.Claims(); claims["aud"] != want {
+				t.Errorf("aud = %v", claims["aud"])
+			}
+			wantGrants := map[bool]int{false: 1, true: 2}[other]
+			if n := e.p.Grants("refresh_token"); n != wantGrants {
+				t.Errorf("refresh grants = %d, want %d", n, wantGrants)
+			}
+			clk.advance(2 * time.Hour)
+			if _, err := e.app.Client(shared).GetAccessToken(ctx, ""); err != nil {
+				t.Fatalf("session lost: %v", err)
+			}
+		})
+	}
+}
+
+// A refresh answer without a refresh token keeps the stored one, and one
+// without an ID token keeps the stored ID token.
+func TestRefreshAnswerWithoutNewTokensKeepsOld(t *testing.T) {
+	e, clk := newClockEnv(t)
+	ctx := context.Background()
+	storage := logto.NewMemoryStorage()
+	e.signIn(t, storage)
+	rt, _ := storage.Get(ctx, logto.StorageKeyRefreshToken)
+	idt, _ := storage.Get(ctx, logto.StorageKeyIDToken)
+	clk.advance(2 * time.Hour)
+	e.p.SetFaults(logtotest.Faults{TokenStatus: http.StatusOK,
+		TokenBody: `{"access_token":"minted-without-rotation","token_type":"Bearer","expires_in":3600,"scope":"openid"}`})
+	at, err := e.app.Client(storage).GetAccessToken(ctx, "")
+	if err != nil || at.Token != "minted-without-rotation" {
+		t.Fatalf("GetAccessToken = %v, %v", at, err)
+	}
+	if got, _ := storage.Get(ctx, logto.StorageKeyRefreshToken); got != rt {
+		t.Error("the refresh token changed though none came back")
+	}
+	if got, _ := storage.Get(ctx, logto.StorageKeyIDToken); got != idt {
+		t.Error("the ID token changed though none came back")
+	}
+}
