@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -33,29 +34,11 @@ func (a *Audience) UnmarshalJSON(b []byte) error {
 }
 
 // Contains reports whether aud holds s.
-func (a Audience) Contains(s string) bool {
-	for _, v := range a {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func (a Audience) Contains(s string) bool { return slices.Contains(a, s) }
 
-// IDTokenClaims are the claims of a verified ID token: the standard ones,
-// Logto's, and Raw, the whole payload, for anything else.
-type IDTokenClaims struct {
-	Issuer          string   `json:"iss"`
-	Subject         string   `json:"sub"`
-	Audience        Audience `json:"aud"`
-	Expiry          int64    `json:"exp"`
-	IssuedAt        int64    `json:"iat"`
-	AuthTime        int64    `json:"auth_time,omitempty"`
-	Nonce           string   `json:"nonce,omitempty"`
-	AuthorizedParty string   `json:"azp,omitempty"`
-	AtHash          string   `json:"at_hash,omitempty"`
-	SessionID       string   `json:"sid,omitempty"`
-
+// UserClaims are the claims about the user that both the ID token and the
+// userinfo answer carry, each present when its scope was granted.
+type UserClaims struct {
 	// Scope profile.
 	Name     string `json:"name,omitempty"`
 	Username string `json:"username,omitempty"`
@@ -75,6 +58,24 @@ type IDTokenClaims struct {
 	// CreatedAt and UpdatedAt are Logto's, in milliseconds since the epoch.
 	CreatedAt int64 `json:"created_at,omitempty"`
 	UpdatedAt int64 `json:"updated_at,omitempty"`
+}
+
+// IDTokenClaims are the claims of a verified ID token: the standard ones,
+// Logto's, and Raw, the whole payload, for anything else.
+type IDTokenClaims struct {
+	Issuer          string   `json:"iss"`
+	Subject         string   `json:"sub"`
+	Audience        Audience `json:"aud"`
+	Expiry          int64    `json:"exp"`
+	IssuedAt        int64    `json:"iat"`
+	AuthTime        int64    `json:"auth_time,omitempty"`
+	Nonce           string   `json:"nonce,omitempty"`
+	AuthorizedParty string   `json:"azp,omitempty"`
+	AtHash          string   `json:"at_hash,omitempty"`
+	SessionID       string   `json:"sid,omitempty"`
+
+	// UserClaims are the user's claims, by scope.
+	UserClaims
 
 	// Raw is the token's whole payload.
 	Raw json.RawMessage `json:"-"`
@@ -164,18 +165,11 @@ func (c *Client) IDTokenClaims(ctx context.Context) (*IDTokenClaims, error) {
 // UserInfo is the userinfo endpoint's answer (OpenID Connect Core 5.3), with
 // Logto's claims typed. Raw holds the whole answer.
 type UserInfo struct {
-	Subject             string   `json:"sub"`
-	Name                string   `json:"name,omitempty"`
-	Username            string   `json:"username,omitempty"`
-	Picture             string   `json:"picture,omitempty"`
-	Email               string   `json:"email,omitempty"`
-	EmailVerified       bool     `json:"email_verified,omitempty"`
-	PhoneNumber         string   `json:"phone_number,omitempty"`
-	PhoneNumberVerified bool     `json:"phone_number_verified,omitempty"`
-	Address             *Address `json:"address,omitempty"`
-	Roles               []string `json:"roles,omitempty"`
-	Organizations       []string `json:"organizations,omitempty"`
-	OrganizationRoles   []string `json:"organization_roles,omitempty"`
+	Subject string `json:"sub"`
+	// UserClaims are the user's claims, by scope.
+	UserClaims
+	// Address needs ScopeAddress.
+	Address *Address `json:"address,omitempty"`
 	// CustomData needs ScopeCustomData.
 	CustomData map[string]any `json:"custom_data,omitempty"`
 	// Identities are social identities by connector target; ScopeIdentities.
@@ -184,9 +178,6 @@ type UserInfo struct {
 	SSOIdentities []SSOIdentity `json:"sso_identities,omitempty"`
 	// OrganizationData needs ScopeOrganizations.
 	OrganizationData []OrganizationData `json:"organization_data,omitempty"`
-	// CreatedAt and UpdatedAt are Logto's, in milliseconds since the epoch.
-	CreatedAt int64 `json:"created_at,omitempty"`
-	UpdatedAt int64 `json:"updated_at,omitempty"`
 
 	// Raw is the whole answer.
 	Raw json.RawMessage `json:"-"`
