@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,8 +87,9 @@ type SessionStorage struct {
 	r     *http.Request
 	name  string
 
-	session *sessions.Session
-	dirty   bool
+	session   *sessions.Session
+	dirty     bool
+	lastToken string // the access token written last, kept longest when space runs out
 }
 
 // NewSessionStorage returns the storage for request r, answered through w,
@@ -147,6 +149,9 @@ func (s *SessionStorage) Set(_ context.Context, key, value string) error {
 	}
 	sess.Values[key] = value
 	s.dirty = true
+	if strings.HasPrefix(key, StorageKeyAccessTokens+":") {
+		s.lastToken = key
+	}
 	return nil
 }
 
@@ -199,38 +204,63 @@ func (s *SessionStorage) Flush(context.Context) error {
 	}
 	defer func() { s.session.Options = orig }()
 	dropSetCookie(s.w.Header(), s.name)
-	for {
-		err := s.session.Save(s.r, s.w)
-		if err == nil {
-			break
-		}
-		// Too large for the store (a cookie's size limit, most likely):
-		// give up cached access tokens, largest first, before failing. The
-		// identity (ID and refresh tokens) is never dropped.
-		if !dropLargestAccessToken(s.session.Values) {
-			return err
-		}
+	if err := s.save(); err != nil {
+		return err
 	}
 	s.dirty = false
 	return nil
 }
 
-// dropLargestAccessToken deletes the largest cached access token from values
-// and reports whether there was one.
-func dropLargestAccessToken(values map[any]any) bool {
-	var largest any
-	size := -1
-	for k, v := range values {
-		ks, ok := k.(string)
-		vs, _ := v.(string)
-		if ok && strings.HasPrefix(ks, StorageKeyAccessTokens+":") && len(vs) > size {
-			largest, size = k, len(vs)
+// save writes the session. A cookie store's session is encoded here, so that
+// one too large for a cookie (securecookie refuses values over its
+// MaxLength) gives up cached access tokens, oldest first, rather than fail:
+// they can be minted again. The identity (ID and refresh tokens) is never
+// dropped. Any other store saves as it is.
+func (s *SessionStorage) save() error {
+	cs, ok := s.store.(*sessions.CookieStore)
+	if !ok {
+		return s.session.Save(s.r, s.w)
+	}
+	for {
+		encoded, err := securecookie.EncodeMulti(s.name, s.session.Values, cs.Codecs...)
+		if err == nil {
+			http.SetCookie(s.w, sessions.NewCookie(s.name, encoded, s.session.Options))
+			return nil
+		}
+		if !dropCachedAccessToken(s.session.Values, s.lastToken) {
+			return err
 		}
 	}
-	if size < 0 {
+}
+
+// dropCachedAccessToken deletes one cached access token from values, the
+// one issued longest ago, and the one written last (just minted, and about
+// to be used) only when it is the last left. It reports whether it dropped
+// one.
+func dropCachedAccessToken(values map[any]any, keep string) bool {
+	var victim any
+	var victimIssued int64
+	for k, v := range values {
+		ks, ok := k.(string)
+		if !ok || !strings.HasPrefix(ks, StorageKeyAccessTokens+":") {
+			continue
+		}
+		vs, _ := v.(string)
+		issued := int64(-1) // unreadable: first to go
+		if t, ok := decodeToken(vs); ok {
+			issued = t.IssuedAt
+		}
+		if ks == keep {
+			issued = math.MaxInt64
+		}
+		if victim == nil || issued < victimIssued || (issued == victimIssued && ks < victim.(string)) {
+			victim, victimIssued = k, issued
+		}
+	}
+	if victim == nil {
 		return false
 	}
-	delete(values, largest)
+	delete(values, victim)
 	return true
 }
 

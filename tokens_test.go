@@ -302,9 +302,17 @@ func TestCookieSessionStaysWithinBudget(t *testing.T) {
 			t.Fatalf("%s: aud %v", res, claims["aud"])
 		}
 		keep(w)
-		if _, c = request(); c == nil {
-			t.Fatal("no client")
+		// The token just minted is the one kept: asking again costs nothing.
+		grants := e.p.Grants("refresh_token")
+		w, c = request()
+		again, err := c.GetAccessToken(ctx, res)
+		if err != nil || again.Token != at.Token {
+			t.Fatalf("%s asked again: %v", res, err)
 		}
+		if n := e.p.Grants("refresh_token"); n != grants {
+			t.Errorf("%s: the token just minted was not kept in the cookie", res)
+		}
+		keep(w)
 		if ok, _ := c.IsAuthenticated(ctx); !ok {
 			t.Fatalf("identity lost after %s", res)
 		}

@@ -168,8 +168,9 @@ func WriteErrorPage(w http.ResponseWriter, err error) {
 
 // ErrorStatus maps an error of this package to an HTTP status: 401 for
 // ErrNotAuthenticated, 400 for a bad request or callback (including an error
-// the provider sent back through the browser), 502 for a provider that failed
-// or sent an invalid token, 500 for anything else.
+// the provider sent back through the browser), 403 when the provider refused
+// a token the user may not have (access_denied, insufficient_scope), 502 for
+// a provider that failed or sent an invalid token, 500 for anything else.
 func ErrorStatus(err error) int {
 	var oe *OAuthError
 	switch {
@@ -177,10 +178,15 @@ func ErrorStatus(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrInvalidState), errors.Is(err, ErrInvalidCallback), errors.Is(err, ErrInvalidRequest):
 		return http.StatusBadRequest
-	case errors.As(err, &oe) && (oe.Endpoint == "authorize" || oe.Code == "invalid_grant"):
-		// An error the browser brought back, or a code that is forged,
-		// replayed or expired: the request was bad, not the provider.
+	case errors.As(err, &oe) && (oe.Endpoint == "authorize" || oe.Code == "invalid_grant" || oe.Code == "invalid_target"):
+		// An error the browser brought back, a code that is forged,
+		// replayed or expired, or a resource the grant does not cover: the
+		// request was bad, not the provider.
 		return http.StatusBadRequest
+	case errors.As(err, &oe) && (oe.Code == "access_denied" || oe.Code == "insufficient_scope"):
+		// The user may not have this token (not a member of the
+		// organization, say).
+		return http.StatusForbidden
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrProvider), errors.Is(err, ErrDiscovery):
 		return http.StatusBadGateway
 	default:

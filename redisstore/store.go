@@ -1,0 +1,312 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seed098cf14d/logto"
+)
+
+// DefaultPrefix starts every Redis key a Store writes when its Prefix is "".
+const DefaultPrefix = "logto:"
+
+// idBytes is the session ID's entropy: 256 bits, far beyond guessing.
+const idBytes = 32
+
+// idLen is the length of a session ID: idBytes in unpadded base64url.
+var idLen = base64.RawURLEncoding.EncodedLen(idBytes)
+
+// Store is a gorilla sessions.Store keeping each session's values in Redis
+// and only its ID in the cookie. Build it with New; a Store is safe for
+// concurrent use once its fields are no longer changed.
+type Store struct {
+	// Prefix starts every key the store writes (<Prefix>session:<id>), so
+	// apps or environments can share one Redis; "" means DefaultPrefix.
+	Prefix string
+
+	// Options are the cookie attributes of new sessions, as
+	// logto.CookieOptions gives them. MaxAge is also the session's lifetime
+	// in Redis, counted from its last save; a MaxAge of 0 (a cookie that
+	// ends with the browser) still expires in Redis after
+	// logto.DefaultSessionMaxAge. nil means logto.CookieOptions(redirectURI).
+	Options *sessions.Options
+
+	redirectURI string
+	client      redis.UniversalClient
+	codecs      []securecookie.Codec
+}
+
+// New returns a Store over client for the app whose callback is redirectURI
+// (the cookie is Secure exactly when it is https). keyPairs are as for
+// logto.NewCookieStore: an authentication key of at least 32 bytes, then
+// optionally an encryption key of 16, 24 or 32 bytes (nil for none),
+// repeated for rotation with the newest pair first: cookies are written with
+// the first pair and read with any. Every problem is reported at once,
+// wrapped in logto.ErrInvalidConfig. New does no I/O.
+func New(client redis.UniversalClient, redirectURI string, keyPairs ...[]byte) (*Store, error) {
+	var problems []error
+	if client == nil {
+		problems = append(problems, errors.New("a Redis client is required"))
+	}
+	if err := checkRedirectURI(redirectURI); err != nil {
+		problems = append(problems, err)
+	}
+	if len(keyPairs) == 0 {
+		problems = append(problems, errors.New("an authentication key of at least 32 bytes is required"))
+	}
+	for i, k := range keyPairs {
+		if i%2 == 0 && len(k) < 32 {
+			problems = append(problems, fmt.Errorf("authentication key %d has %d bytes; at least 32 are required", i/2, len(k)))
+		}
+		// securecookie takes any non-nil encryption key as an AES key, so
+		// an empty one (an unset variable) would fail every save.
+		if n := len(k); i%2 == 1 && k != nil && n != 16 && n != 24 && n != 32 {
+			problems = append(problems, fmt.Errorf("encryption key %d has %d bytes; it must be 16, 24 or 32 (or nil for none)", i/2, n))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: redisstore: %w", logto.ErrInvalidConfig, errors.Join(problems...))
+	}
+	codecs := securecookie.CodecsFromPairs(keyPairs...)
+	for _, c := range codecs {
+		sc := c.(*securecookie.SecureCookie)
+		// The cookie holds the raw ID bytes, not a gob. Its age is not
+		// checked: Redis's TTL is the one clock a session lives by.
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(0)
+	}
+	return &Store{
+		Options:     logto.CookieOptions(redirectURI),
+		redirectURI: redirectURI,
+		client:      client,
+		codecs:      codecs,
+	}, nil
+}
+
+func checkRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("redirect URI: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("redirect URI %q must be an absolute http(s) URL", raw)
+	}
+	if strings.Contains(raw, "#") {
+		return fmt.Errorf("redirect URI %q must not contain a fragment", raw)
+	}
+	return nil
+}
+
+// Get returns the session name of the request, loading it once per request
+// (through the request's sessions.Registry).
+func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session the request's cookie names. A missing, undecodable
+// or tampered cookie, or an ID Redis does not hold (expired, ended), gives a
+// new empty session and no error. A Redis failure gives an empty session and
+// the error, which logto.SessionStorage reports as logto.ErrStorage.
+func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	opts := *s.options()
+	session.Options = &opts
+	session.IsNew = true
+
+	id := s.cookieID(r, name)
+	if id == "" {
+		return session, nil
+	}
+	data, err := s.client.Get(r.Context(), s.key(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return session, nil
+	}
+	if err != nil {
+		return session, fmt.Errorf("redisstore: load session: %w", err)
+	}
+	var values map[string]string
+	if err := json.Unmarshal(data, &values); err != nil {
+		// Not written by this package: as unreadable as a bad cookie. Save
+		// gives the session a new ID and deletes this key.
+		return session, nil
+	}
+	for k, v := range values {
+		session.Values[k] = v
+	}
+	session.ID = id
+	session.IsNew = false
+	return session, nil
+}
+
+// Save writes the session to Redis, with a TTL of its MaxAge, and sets the
+// cookie naming it. A session whose ID is "" (new, or cleared by
+// logto.SessionStorage.Renew) gets a fresh random ID, and the session the
+// request's cookie named before is deleted, so an ID planted in a browser
+// never comes to name a signed-in session. A session with a negative MaxAge
+// or no values is deleted from Redis and its cookie expired. Values must be
+// strings under string keys; anything else is an error and nothing is
+// written.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	ctx := r.Context()
+	opts := session.Options
+	if opts == nil {
+		opts = s.options()
+	}
+	// The session the browser presented; once this save gives the session
+	// another ID, it must not live on.
+	prev := s.cookieID(r, session.Name())
+
+	if opts.MaxAge < 0 || len(session.Values) == 0 {
+		if err := s.del(ctx, session.ID, prev); err != nil {
+			return fmt.Errorf("redisstore: delete session: %w", err)
+		}
+		session.ID = ""
+		expired := *opts
+		expired.MaxAge = -1
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", &expired))
+		return nil
+	}
+
+	data, err := encodeValues(session.Values)
+	if err != nil {
+		return err
+	}
+	id := session.ID
+	if id == "" {
+		if id, err = newID(); err != nil {
+			return err
+		}
+	}
+	cookie, err := securecookie.EncodeMulti(session.Name(), []byte(id), s.codecs...)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode cookie: %w", err)
+	}
+	ttl := time.Duration(opts.MaxAge) * time.Second
+	if ttl == 0 {
+		ttl = logto.DefaultSessionMaxAge * time.Second
+	}
+	// A pipeline, not MULTI: the two keys may sit on different cluster
+	// slots. Should the delete fail, the error stops the cookie from
+	// naming the new session, and the old one stays as it was.
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.key(id), data, ttl)
+		if prev != "" && prev != id {
+			p.Del(ctx, s.key(prev))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: save session: %w", err)
+	}
+	session.ID = id
+	http.SetCookie(w, sessions.NewCookie(session.Name(), cookie, opts))
+	return nil
+}
+
+// DeleteSession ends the session id at once, wherever its cookie is: the
+// next request presenting it is not signed in. Deleting a session that does
+// not exist is not an error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if err := s.del(ctx, id); err != nil {
+		return fmt.Errorf("redisstore: delete session: %w", err)
+	}
+	return nil
+}
+
+// del deletes the sessions ids, skipping "" and repeats, one key per
+// command so that a cluster can route each.
+func (s *Store) del(ctx context.Context, ids ...string) error {
+	var keys []string
+	for _, id := range ids {
+		if k := s.key(id); id != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, k)
+		}
+		return nil
+	})
+	return err
+}
+
+// cookieID returns the session ID the request's cookie name carries, or ""
+// when there is none that decodes with the store's keys.
+func (s *Store) cookieID(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	var raw []byte
+	if securecookie.DecodeMulti(name, c.Value, &raw, s.codecs...) != nil {
+		return ""
+	}
+	if id := string(raw); len(id) == idLen && strings.Trim(id, idAlphabet) == "" {
+		return id
+	}
+	return ""
+}
+
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+func (s *Store) key(id string) string {
+	p := s.Prefix
+	if p == "" {
+		p = DefaultPrefix
+	}
+	return p + "session:" + id
+}
+
+func (s *Store) options() *sessions.Options {
+	if s.Options != nil {
+		return s.Options
+	}
+	return logto.CookieOptions(s.redirectURI)
+}
+
+func newID() (string, error) {
+	b := make([]byte, idBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("redisstore: session ID: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// encodeValues serializes a session's values as a JSON object, refusing
+// what JSON would not give back unchanged.
+func encodeValues(values map[any]any) ([]byte, error) {
+	m := make(map[string]string, len(values))
+	for k, v := range values {
+		ks, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("redisstore: session key %v is a %T; only strings are stored", k, k)
+		}
+		vs, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("redisstore: session value of %q is a %T; only strings are stored", ks, v)
+		}
+		if !utf8.ValidString(ks) || !utf8.ValidString(vs) {
+			return nil, fmt.Errorf("redisstore: session entry %q is not valid UTF-8", ks)
+		}
+		m[ks] = vs
+	}
+	return json.Marshal(m)
+}
