@@ -419,6 +419,12 @@ func appBinary(t testing.TB) string {
 // and LOGTO_SCOPES="email custom_data urn:logto:scope:organizations",
 // overridden by env. It waits for the line with its URL on stdout and stops
 // the app on cleanup; a data race the app reports fails the test.
+// appVariables are the example's environment variables (CONTRACT.md).
+var appVariables = []string{
+	"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "LOGTO_SCOPES", "LOGTO_RESOURCES",
+	"BASE_URL", "ADDR", "SESSION_SECRET", "REDIS_URL",
+}
+
 func startApp(t testing.TB, p *Provider, env map[string]string) *App {
 	t.Helper()
 	bin := appBinary(t)
@@ -439,7 +445,15 @@ func startApp(t testing.TB, p *Provider, env map[string]string) *App {
 	}
 	a := &App{Base: strings.TrimRight(vars["BASE_URL"], "/")}
 	cmd := exec.Command(bin)
-	cmd.Env = os.Environ()
+	// The app's configuration is exactly vars: none of the contract's
+	// variables leak in from the test's own environment (CI exports
+	// REDIS_URL for redisstore's tests, for one).
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(appVariables, name) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
