@@ -29,8 +29,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gorilla/sessions"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/logtotest"
+	"github.com/seed098cf14d/logto/redisstore"
 )
 
 func main() {
@@ -47,6 +51,7 @@ type settings struct {
 	scopes, resources          []string
 	baseURL, addr              string
 	sessionSecret              []byte
+	redisURL                   string
 }
 
 func loadSettings(getenv func(string) string) (*settings, error) {
@@ -81,8 +86,10 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 			return nil, err
 		}
 	}
-	if getenv("REDIS_URL") != "" {
-		return nil, errors.New("REDIS_URL is set, but this build keeps sessions in cookies only; unset it")
+	if s.redisURL = getenv("REDIS_URL"); s.redisURL != "" {
+		if _, err := redis.ParseURL(s.redisURL); err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -176,7 +183,15 @@ func newHandler(s *settings) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+	// Sessions live in the cookie, or with REDIS_URL in Redis under an ID the
+	// cookie carries, shared by every process with the same SESSION_SECRET.
+	var store sessions.Store
+	if s.redisURL == "" {
+		store, err = logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+	} else {
+		opts, _ := redis.ParseURL(s.redisURL) // checked in loadSettings
+		store, err = redisstore.New(redis.NewClient(opts), s.baseURL+"/callback", authKey, encKey)
+	}
 	if err != nil {
 		return nil, err
 	}

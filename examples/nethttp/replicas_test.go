@@ -1,0 +1,90 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/seed098cf14d/logto/logtotest"
+)
+
+// redisURL is the Redis the replica test shares, from REDIS_URL; without it
+// the test skips, unless LOGTO_REDIS_REQUIRED=1 makes that a failure (CI).
+func redisURL(t *testing.T) string {
+	u := os.Getenv("REDIS_URL")
+	if u == "" {
+		if os.Getenv("LOGTO_REDIS_REQUIRED") == "1" {
+			t.Fatal("REDIS_URL is not set and LOGTO_REDIS_REQUIRED=1")
+		}
+		t.Skip("no Redis: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0")
+	}
+	return u
+}
+
+// Two app processes with one SESSION_SECRET and one REDIS_URL behave as one:
+// requests alternate between them, and each sees what the other did.
+func TestReplicasShareRedisSessions(t *testing.T) {
+	redis := redisURL(t)
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	base := "http://" + addrA // the public URL both replicas serve
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		RedirectURIs:           []string{base + "/callback"},
+		PostLogoutRedirectURIs: []string{base + "/"},
+	})
+	env := map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_RESOURCES":  apiResource,
+		"SESSION_SECRET":   "replicas share this secret",
+		"REDIS_URL":        redis,
+	}
+	a := startApp(t, addrA, env)
+	envB := map[string]string{"BASE_URL": base, "ADDR": addrB}
+	for k, v := range env {
+		envB[k] = v
+	}
+	startApp(t, addrB, envB)
+	onB := func(path string) string { return "http://" + addrB + path }
+
+	// Sign-in starts on A; the callback is answered by B, reached the way a
+	// load balancer would forward it: to B's address, with the public Host.
+	authURL := a.redirect("/sign-in")
+	callback := a.redirect(authURL.String())
+	req, err := http.NewRequest(http.MethodGet, "http://"+addrB+callback.RequestURI(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = addrA
+	resp, err := a.browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc, _ := resp.Location(); resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Path != "/" {
+		t.Fatalf("callback on B: %d to %v", resp.StatusCode, loc)
+	}
+	a.wantPage("/", "Authenticated")
+	a.wantPage(onB("/"), "Authenticated")
+
+	claims := a.getJSON(onB("/api/id-token-claims"), http.StatusOK)
+	if claims["sub"] != logtotest.DefaultUser().Subject {
+		t.Errorf("B's claims: %v", claims)
+	}
+	first := a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK)
+	again := a.getJSON(onB("/api/access-token?resource="+url.QueryEscape(apiResource)), http.StatusOK)
+	if first["access_token"] != again["access_token"] {
+		t.Error("B minted another token for the one A cached in the shared session")
+	}
+	if n := a.cookies.largest.Load(); n > 300 {
+		t.Errorf("largest Set-Cookie %d bytes; with Redis the cookie holds only a session ID", n)
+	}
+
+	// Sign-out on B ends the session for A too.
+	if end := a.redirect(onB("/sign-out")); !strings.HasPrefix(end.String(), p.Issuer()) {
+		t.Errorf("sign-out on B went to %s", end)
+	}
+	a.wantPage("/", "Not authenticated")
+}
