@@ -39,9 +39,10 @@ import (
 // first use and then cached. Build one per application with NewApp; it is
 // safe for concurrent use.
 type App struct {
-	s         *settings
-	disc      discovery
-	refresher refresher
+	s            *settings
+	disc         discovery
+	refresher    refresher
+	logoutReplay replayCache
 }
 
 // NewApp validates cfg and returns an App. It does no network I/O: discovery

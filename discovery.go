@@ -35,6 +35,10 @@ type metadata struct {
 	authMethod string
 	algs       []string
 	verifier   *oidc.IDTokenVerifier
+	// logoutVerifier checks back-channel logout tokens: the same keys and
+	// checks, but a logout token may have no exp (checkLogoutClaims checks
+	// it when present).
+	logoutVerifier *oidc.IDTokenVerifier
 }
 
 // Client authentication methods (OpenID Connect Core 9).
@@ -127,6 +131,11 @@ func (a *App) fetchMetadata(ctx context.Context) (*metadata, error) {
 		SupportedSigningAlgs: m.algs,
 		// go-oidc compares exp with no leeway; move its clock back by ours.
 		Now: func() time.Time { return s.now().Add(-s.leeway) },
+	})
+	m.logoutVerifier = oidc.NewVerifier(m.Issuer, keys, &oidc.Config{
+		ClientID:             s.appID,
+		SupportedSigningAlgs: m.algs,
+		SkipExpiryCheck:      true,
 	})
 	return &m, nil
 }

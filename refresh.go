@@ -82,6 +82,22 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	if ok && c.app.fresh(t, c.app.s.now()) {
 		return &t, nil
 	}
+	if l, ok := c.storage.(Locker); ok {
+		// Held until the rotated refresh token is stored and flushed.
+		unlock, err := l.Lock(ctx)
+		if err != nil {
+			return nil, storageErr("lock", "session", err)
+		}
+		defer unlock()
+		// Another process may have refreshed while we waited.
+		t, ok, err := c.cachedToken(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if ok && c.app.fresh(t, c.app.s.now()) {
+			return &t, nil
+		}
+	}
 
 	idToken, err := c.IDToken(ctx)
 	if err != nil {

@@ -168,6 +168,45 @@ func (s *SessionStorage) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// SessionLocker is implemented by a sessions.Store whose sessions several
+// processes share (redisstore.Store): LockSession holds the lock of the
+// session with ID id until unlock is called, with a lease that outlives a
+// holder that dies only briefly.
+type SessionLocker interface {
+	LockSession(ctx context.Context, id string) (unlock func(), err error)
+}
+
+// Lock implements Locker. When the store is a SessionLocker and the session
+// has an ID, it takes the session's lock and then reloads the session from
+// the store, so the caller sees what other processes wrote meanwhile. Otherwise
+// (a cookie store: one browser's session, which no other process writes) there
+// is nothing to lock and it returns at once.
+func (s *SessionStorage) Lock(ctx context.Context) (func(), error) {
+	sess, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	locker, ok := s.store.(SessionLocker)
+	if !ok || sess.ID == "" {
+		return func() {}, nil
+	}
+	unlock, err := locker.LockSession(ctx, sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !s.dirty {
+		fresh, err := s.store.New(s.r, s.name)
+		if err != nil {
+			unlock()
+			return nil, err
+		}
+		if fresh != nil && fresh.ID == sess.ID {
+			sess.Values = fresh.Values
+		}
+	}
+	return unlock, nil
+}
+
 // Renew drops every value of the session and, for a server-side store, its
 // ID, so the next save starts a session under a new ID and a cookie planted
 // before sign-in never names the signed-in session.

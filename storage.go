@@ -34,6 +34,20 @@ type Renewer interface {
 	Renew(ctx context.Context) error
 }
 
+// Locker is implemented by a Storage that several processes share (a
+// server-side session seen by several app replicas). The client holds the lock
+// across a refresh: it takes it, reads the session again (another process may
+// have refreshed meanwhile), spends the refresh token, stores the rotated one
+// and only then releases it. Logto revokes the whole grant when a spent
+// refresh token is presented again, so refreshes of one session must never
+// overlap, in one process or across many. The lock must have a lease, so that
+// a holder that dies blocks others no longer than that.
+type Locker interface {
+	// Lock blocks until the session's lock is held or ctx ends, and returns
+	// the function that releases it.
+	Lock(ctx context.Context) (unlock func(), err error)
+}
+
 // Keys the client uses in a Storage.
 const (
 	// StorageKeyIDToken holds the raw, verified ID token.

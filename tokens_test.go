@@ -252,7 +252,17 @@ func TestCookieSessionStaysWithinBudget(t *testing.T) {
 	for i := range resources {
 		resources[i] = fmt.Sprintf("https://api%d.example.com", i)
 	}
-	e := newEnv(t, func(c *logto.Config, p *logtotest.Options) { c.Resources, p.Resources = resources, resources })
+	orgs := make([]string, 10)
+	for i := range orgs {
+		orgs[i] = fmt.Sprintf("org%d", i)
+	}
+	e := newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+		c.Resources, p.Resources = resources, resources
+		c.Scopes = []string{logto.ScopeOrganizations}
+		u := logtotest.DefaultUser()
+		u.Organizations = orgs
+		p.User = &u
+	})
 	store, err := logto.NewCookieStore(testRedirect, benchAuthKey, benchEncKey)
 	if err != nil {
 		t.Fatal(err)
@@ -292,9 +302,25 @@ func TestCookieSessionStaysWithinBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep(w)
+	sizes := []int{len(cookie.String())}
+	type want struct{ resource, org, aud string }
+	var wants []want
 	for _, res := range resources {
+		wants = append(wants, want{resource: res, aud: res})
+	}
+	for _, org := range orgs {
+		wants = append(wants, want{org: org, aud: logto.OrganizationAudience(org)})
+	}
+	get := func(c *logto.Client, w want) (*logto.AccessToken, error) {
+		if w.org != "" {
+			return c.GetOrganizationToken(ctx, w.org)
+		}
+		return c.GetAccessToken(ctx, w.resource)
+	}
+	for _, wt := range wants {
+		res := wt.aud
 		w, c = request()
-		at, err := c.GetAccessToken(ctx, res)
+		at, err := get(c, wt)
 		if err != nil {
 			t.Fatalf("%s: %v", res, err)
 		}
@@ -302,10 +328,11 @@ func TestCookieSessionStaysWithinBudget(t *testing.T) {
 			t.Fatalf("%s: aud %v", res, claims["aud"])
 		}
 		keep(w)
+		sizes = append(sizes, len(cookie.String()))
 		// The token just minted is the one kept: asking again costs nothing.
 		grants := e.p.Grants("refresh_token")
 		w, c = request()
-		again, err := c.GetAccessToken(ctx, res)
+		again, err := get(c, wt)
 		if err != nil || again.Token != at.Token {
 			t.Fatalf("%s asked again: %v", res, err)
 		}
@@ -321,4 +348,6 @@ func TestCookieSessionStaysWithinBudget(t *testing.T) {
 	if _, err := c.GetAccessToken(ctx, ""); err != nil {
 		t.Fatalf("session unusable at the end: %v", err)
 	}
+	t.Logf("session cookie (name=value, bytes) after 0, 1, 3, 10 resource tokens and 10 more organization tokens: %d, %d, %d, %d, %d",
+		sizes[0], sizes[1], sizes[3], sizes[10], sizes[20])
 }

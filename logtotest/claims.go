@@ -85,6 +85,7 @@ func (p *Provider) idTokenClaimsLocked(g *grant, iss string, now time.Time, with
 	c["iat"] = now.Unix()
 	c["exp"] = now.Add(p.opts.IDTokenTTL).Unix()
 	c["auth_time"] = g.authTime.Unix()
+	c["sid"] = g.sessionID()
 	if withNonce && g.nonce != "" {
 		c["nonce"] = g.nonce
 	}

@@ -13,7 +13,7 @@ var supportedScopes = []string{
 
 // supportedClaims are the claims discovery advertises.
 var supportedClaims = []string{
-	"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+	"sub", "iss", "aud", "exp", "iat", "auth_time", "sid", "nonce", "at_hash",
 	"name", "username", "picture", "email", "email_verified", "phone_number",
 	"phone_number_verified", "roles", "organizations", "organization_roles",
 	"custom_data", "identities", "organization_data",
@@ -57,6 +57,8 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint_auth_methods_supported":     p.opts.TokenEndpointAuthMethods,
 		"authorization_response_iss_parameter_supported": true,
 		"claims_parameter_supported":                     false,
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 	})

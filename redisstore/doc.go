@@ -27,13 +27,19 @@
 //
 // Ending sessions from the server: [Store.DeleteSession] ends one session
 // whose ID the app knows (the ID of a request's session is
-// sessions.GetRegistry(r).Get(store, name) then .ID). Ending every session of
-// a subject or of a provider session ID, as OpenID Connect Back-Channel Logout
-// asks, needs an index this package does not keep yet. It would be added in
-// Save: parse the stored ID token's sub and sid claims and, in the same
-// pipeline as the session write, SADD the session ID to <Prefix>sub:<sub> and
-// <Prefix>sid:<sid>, extending each set's TTL to the session's; a method
-// EndSessions(ctx, sub, sid) would then read a set with SMEMBERS and delete
-// its sessions and the set itself. Entries of sessions that expired on their
-// own are harmless: deleting a missing key is a no-op.
+// sessions.GetRegistry(r).Get(store, name) then .ID). [Store.EndSessions]
+// ends every session of a subject, of a provider session ID, or of both, as
+// OpenID Connect Back-Channel Logout asks; a Store is a logto.SessionEnder:
+//
+//	mux.Handle("POST /backchannel-logout", app.BackchannelLogoutHandler(store))
+//
+// For it, Save indexes each signed-in session: it reads the sub and sid
+// claims of the stored ID token (unverified: only the SDK writes it, after
+// verification) and, in the same pipeline as the session write, adds the
+// session ID to the sets <Prefix>sub:<sub> and <Prefix>sid:<sid>, extending
+// each set's TTL to the session's (never shortening it). Deleting or renewing
+// a session takes its ID out of its sets (best effort); entries of sessions
+// that expired on their own are harmless, as deleting a missing key is a
+// no-op. Save rewrites an existing session only while Redis still holds it,
+// so a request in flight cannot bring back a session ended meanwhile.
 package redisstore

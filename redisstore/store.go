@@ -45,6 +45,10 @@ type Store struct {
 	// logto.DefaultSessionMaxAge. nil means logto.CookieOptions(redirectURI).
 	Options *sessions.Options
 
+	// LockLease bounds how long a session lock (LockSession) outlives a
+	// holder that died; zero means DefaultLockLease.
+	LockLease time.Duration
+
 	redirectURI string
 	client      redis.UniversalClient
 	codecs      []securecookie.Codec
@@ -202,13 +206,41 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	// A pipeline, not MULTI: the two keys may sit on different cluster
 	// slots. Should the delete fail, the error stops the cookie from
 	// naming the new session, and the old one stays as it was.
+	var prevRefs []indexRef
+	if prev != "" && prev != id {
+		// Best effort: a failure here shows again in the pipeline below.
+		prevRefs, _ = s.indexRefs(ctx, prev)
+	}
+	existing := session.ID != ""
 	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.key(id), data, ttl)
+		if existing {
+			// XX: a session ended meanwhile (back-channel logout,
+			// DeleteSession) must not come back with this request's save.
+			p.SetXX(ctx, s.key(id), data, ttl)
+		} else {
+			p.Set(ctx, s.key(id), data, ttl)
+		}
+		if idToken, ok := session.Values[logto.StorageKeyIDToken].(string); ok {
+			for _, ref := range s.refsOf(idToken, id) {
+				p.Eval(ctx, indexScript, []string{ref.set}, ref.id, ttl.Milliseconds())
+			}
+		}
 		if prev != "" && prev != id {
 			p.Del(ctx, s.key(prev))
+			for _, ref := range prevRefs {
+				p.SRem(ctx, ref.set, ref.id)
+			}
 		}
 		return nil
 	})
+	if existing && errors.Is(err, redis.Nil) {
+		// SET XX found no session: it was ended. So is this one.
+		session.ID = ""
+		expired := *opts
+		expired.MaxAge = -1
+		http.SetCookie(w, sessions.NewCookie(session.Name(), "", &expired))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("redisstore: save session: %w", err)
 	}
@@ -228,20 +260,28 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 }
 
 // del deletes the sessions ids, skipping "" and repeats, one key per
-// command so that a cluster can route each.
+// command so that a cluster can route each, and drops them from the sub and
+// sid sets their ID tokens put them in.
 func (s *Store) del(ctx context.Context, ids ...string) error {
-	var keys []string
+	var keep []string
 	for _, id := range ids {
-		if k := s.key(id); id != "" && !slices.Contains(keys, k) {
-			keys = append(keys, k)
+		if id != "" && !slices.Contains(keep, id) {
+			keep = append(keep, id)
 		}
 	}
-	if len(keys) == 0 {
+	if len(keep) == 0 {
 		return nil
 	}
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Del(ctx, k)
+	refs, err := s.indexRefs(ctx, keep...)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range keep {
+			p.Del(ctx, s.key(id))
+		}
+		for _, ref := range refs {
+			p.SRem(ctx, ref.set, ref.id)
 		}
 		return nil
 	})

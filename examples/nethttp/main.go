@@ -186,11 +186,23 @@ func newHandler(s *settings) (http.Handler, error) {
 	// Sessions live in the cookie, or with REDIS_URL in Redis under an ID the
 	// cookie carries, shared by every process with the same SESSION_SECRET.
 	var store sessions.Store
+	var backchannel http.Handler
 	if s.redisURL == "" {
 		store, err = logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+		// A cookie session lives in the browser: no server can end it.
+		backchannel = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{
+				"error":             "invalid_request",
+				"error_description": "back-channel logout needs server-side sessions: set REDIS_URL",
+			})
+		})
 	} else {
 		opts, _ := redis.ParseURL(s.redisURL) // checked in loadSettings
-		store, err = redisstore.New(redis.NewClient(opts), s.baseURL+"/callback", authKey, encKey)
+		var rs *redisstore.Store
+		rs, err = redisstore.New(redis.NewClient(opts), s.baseURL+"/callback", authKey, encKey)
+		if err == nil {
+			store, backchannel = rs, app.BackchannelLogoutHandler(rs)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -203,6 +215,7 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.Handle("GET /callback", web.Callback())
 	mux.Handle("GET /sign-out", web.SignOut())
 	mux.Handle("GET /protected", web.RequireAuth(http.HandlerFunc(protected)))
+	mux.Handle("POST /backchannel-logout", backchannel)
 	mux.Handle("GET /api/id-token-claims", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		claims, err := c.IDTokenClaims(r.Context())
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -87,4 +88,27 @@ func TestReplicasShareRedisSessions(t *testing.T) {
 		t.Errorf("sign-out on B went to %s", end)
 	}
 	a.wantPage("/", "Not authenticated")
+
+	// Back-channel logout through B ends the session A serves; the same
+	// logout token again is refused.
+	a.signIn("")
+	a.wantPage("/", "Authenticated")
+	opts := logtotest.LogoutTokenOptions{Subject: logtotest.DefaultUser().Subject, JTI: "replicas-logout-1"}
+	resp, err = p.SendBackchannelLogout(context.Background(), onB("/backchannel-logout"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("back-channel logout: %d", resp.StatusCode)
+	}
+	a.wantPage("/", "Not authenticated")
+	resp, err = p.SendBackchannelLogout(context.Background(), onB("/backchannel-logout"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("replayed logout token: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
 }

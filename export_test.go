@@ -1,0 +1,9 @@
+package logto
+
+// SetLogoutReplayCacheSize sets the capacity of a's logout-token replay
+// cache, so tests can fill it.
+func SetLogoutReplayCacheSize(a *App, n int) {
+	a.logoutReplay.mu.Lock()
+	a.logoutReplay.max = n
+	a.logoutReplay.mu.Unlock()
+}
