@@ -43,6 +43,7 @@ type App struct {
 	disc         discovery
 	refresher    refresher
 	logoutReplay replayCache
+	claims       claimsCache
 }
 
 // NewApp validates cfg and returns an App. It does no network I/O: discovery

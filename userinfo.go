@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -153,13 +154,56 @@ func (c *Client) IDTokenClaims(ctx context.Context) (*IDTokenClaims, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cached := c.app.claims.get(raw); cached != nil {
+		return cached.clone(), nil
+	}
 	claims, err := parseIDTokenClaims(raw)
 	if err != nil {
 		// Storage can only hold a verified token; anything else was not
 		// written by us.
 		return nil, fmt.Errorf("%w: stored ID token is unreadable: %w", ErrNotAuthenticated, err)
 	}
-	return claims, nil
+	c.app.claims.put(raw, claims)
+	return claims.clone(), nil
+}
+
+// clone copies c deeply enough that a caller changing it cannot change the
+// cached original.
+func (c *IDTokenClaims) clone() *IDTokenClaims {
+	cp := *c
+	cp.Audience = slices.Clone(c.Audience)
+	cp.Roles = slices.Clone(c.Roles)
+	cp.Organizations = slices.Clone(c.Organizations)
+	cp.OrganizationRoles = slices.Clone(c.OrganizationRoles)
+	cp.Raw = slices.Clone(c.Raw)
+	return &cp
+}
+
+// maxCachedClaims bounds the parsed ID-token claims an App keeps.
+const maxCachedClaims = 1024
+
+// claimsCache keeps the parsed claims of recently seen ID tokens, so the
+// per-request "who is this" check decodes no JSON for a user seen before.
+// The key is the whole raw token, which was verified before it was stored.
+type claimsCache struct {
+	mu sync.RWMutex
+	m  map[string]*IDTokenClaims
+}
+
+func (cc *claimsCache) get(raw string) *IDTokenClaims {
+	cc.mu.RLock()
+	defer cc.mu.RUnlock()
+	return cc.m[raw]
+}
+
+func (cc *claimsCache) put(raw string, c *IDTokenClaims) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) >= maxCachedClaims {
+		// Simple and bounded: start over rather than track recency.
+		cc.m = make(map[string]*IDTokenClaims, 64)
+	}
+	cc.m[raw] = c
 }
 
 // UserInfo is the userinfo endpoint's answer (OpenID Connect Core 5.3), with

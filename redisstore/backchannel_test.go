@@ -20,8 +20,10 @@ func (f *fixture) sessionSID(id string) string {
 	f.t.Helper()
 	raw, err := f.client.Get(context.Background(), f.key(id)).Bytes()
 	must(f.t, err)
-	var values map[string]string
-	must(f.t, json.Unmarshal(raw, &values))
+	values, ok := redisstore.DecodeValues(raw)
+	if !ok {
+		f.t.Fatalf("session %s is not in the store's format", id)
+	}
 	parts := strings.Split(values[logto.StorageKeyIDToken], ".")
 	if len(parts) != 3 {
 		f.t.Fatalf("session %s holds no ID token", id)

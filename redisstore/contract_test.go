@@ -2,11 +2,11 @@ package redisstore_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/redisstore"
 )
 
 // TestStorageContract is the root package's Storage contract (get, set,
@@ -69,13 +69,13 @@ func TestStorageContract(t *testing.T) {
 				t.Errorf("cookie value has %d bytes, want < 200 for a session of %d KB", n, len(huge)>>10)
 			}
 
-			// In Redis: one key, a JSON object of the values.
+			// In Redis: one key holding the values.
 			id := f.onlySessionID()
 			raw, err := f.client.Get(ctx, f.key(id)).Bytes()
 			must(t, err)
-			var stored map[string]string
-			if err := json.Unmarshal(raw, &stored); err != nil {
-				t.Fatalf("stored value is not a JSON object of strings: %v", err)
+			stored, ok := redisstore.DecodeValues(raw)
+			if !ok {
+				t.Fatalf("stored value %.60q is not in the store's format", raw)
 			}
 			if len(stored) != 5 || stored["a"] != "2" || stored["odd"] != odd {
 				t.Errorf("stored keys: %d, a=%q", len(stored), stored["a"])

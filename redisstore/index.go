@@ -94,8 +94,8 @@ func (s *Store) indexRefs(ctx context.Context, ids ...string) ([]indexRef, error
 		if err != nil {
 			continue
 		}
-		var values map[string]string
-		if json.Unmarshal(data, &values) != nil {
+		values, ok := decodeValues(data)
+		if !ok {
 			continue
 		}
 		refs = append(refs, s.refsOf(values[logto.StorageKeyIDToken], ids[i])...)

@@ -1,0 +1,4 @@
+package redisstore
+
+// DecodeValues reads a stored session, for tests that look into Redis.
+var DecodeValues = decodeValues
