@@ -164,16 +164,16 @@ func (a *App) fresh(t AccessToken, now time.Time) bool {
 	if t.Token == "" {
 		return false
 	}
-	if t.ExpiresAt == 0 {
+	if t.ExpiresAt.IsZero() {
 		return true // the provider gave no lifetime; nothing better to go by
 	}
 	margin := a.s.margin
-	if t.IssuedAt != 0 {
-		if half := time.Duration(t.ExpiresAt-t.IssuedAt) * time.Second / 2; half < margin {
+	if !t.IssuedAt.IsZero() {
+		if half := t.ExpiresAt.Sub(t.IssuedAt) / 2; half < margin {
 			margin = half
 		}
 	}
-	return now.Add(margin).Before(time.Unix(t.ExpiresAt, 0))
+	return now.Add(margin).Before(t.ExpiresAt)
 }
 
 func isInvalidGrant(err error) bool {

@@ -57,7 +57,7 @@ func TestAccessTokenCachedThenRefreshed(t *testing.T) {
 	}
 
 	// Within the 30 s margin of expiry: refreshed.
-	clk.advance(time.Until(first.Expiry()) - 10*time.Second)
+	clk.advance(time.Until(first.ExpiresAt) - 10*time.Second)
 	fresh, err := c.GetAccessToken(ctx, testResource)
 	if err != nil || fresh.Token == first.Token {
 		t.Fatalf("token near expiry not refreshed: %v", err)

@@ -287,7 +287,7 @@ func dropCachedAccessToken(values map[any]any, keep string) bool {
 		vs, _ := v.(string)
 		issued := int64(-1) // unreadable: first to go
 		if t, ok := decodeToken(vs); ok {
-			issued = t.IssuedAt
+			issued = unixMilli(t.IssuedAt)
 		}
 		if ks == keep {
 			issued = math.MaxInt64

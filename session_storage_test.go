@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/storagetest"
 )
 
 const ssRedirect = "http://app.test/callback"
@@ -107,8 +108,9 @@ type storageImpl struct {
 }
 
 func storageImpls() []storageImpl {
-	memory := func(m *logto.MemoryStorage) func(*testing.T) (logto.Storage, func() logto.Storage) {
+	memory := func(newStorage func() *logto.MemoryStorage) func(*testing.T) (logto.Storage, func() logto.Storage) {
 		return func(*testing.T) (logto.Storage, func() logto.Storage) {
+			m := newStorage()
 			return m, func() logto.Storage { return m }
 		}
 	}
@@ -119,68 +121,18 @@ func storageImpls() []storageImpl {
 		}
 	}
 	return []storageImpl{
-		{"MemoryStorage", memory(logto.NewMemoryStorage())},
-		{"zero MemoryStorage", memory(&logto.MemoryStorage{})},
+		{"MemoryStorage", memory(logto.NewMemoryStorage)},
+		{"zero MemoryStorage", memory(func() *logto.MemoryStorage { return &logto.MemoryStorage{} })},
 		{"SessionStorage signed cookie", cookie(webAuthKey)},
 		{"SessionStorage encrypted cookie", cookie(webAuthKey, []byte("0123456789abcdef0123456789abcdef"))},
 	}
 }
 
-// TestStorageContract is the suite every Storage must pass.
+// TestStorageContract runs the shared Storage contract (storagetest) on
+// every storage of this package.
 func TestStorageContract(t *testing.T) {
-	ctx := context.Background()
-	long := strings.Repeat("x", 1500)
-	odd := "ü \x00;=,\"\\\n<>%"
 	for _, impl := range storageImpls() {
-		t.Run(impl.name, func(t *testing.T) {
-			s, reopen := impl.open(t)
-			get := func(s logto.Storage, k string) string {
-				t.Helper()
-				v, err := s.Get(ctx, k)
-				if err != nil {
-					t.Fatalf("Get(%q): %v", k, err)
-				}
-				return v
-			}
-			must := func(err error) {
-				t.Helper()
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			if v := get(s, "missing"); v != "" {
-				t.Errorf("missing key = %q", v)
-			}
-			must(s.Delete(ctx, "missing"))
-			must(s.Set(ctx, "a", "1"))
-			must(s.Set(ctx, "a", "2"))
-			must(s.Set(ctx, "b", "gone soon"))
-			must(s.Set(ctx, "odd", odd))
-			must(s.Set(ctx, "long", long))
-			must(s.Delete(ctx, "b"))
-			if get(s, "a") != "2" || get(s, "b") != "" || get(s, "odd") != odd {
-				t.Errorf("within one request: a=%q b=%q odd=%q", get(s, "a"), get(s, "b"), get(s, "odd"))
-			}
-
-			s = reopen()
-			if get(s, "a") != "2" || get(s, "b") != "" || get(s, "odd") != odd || get(s, "long") != long {
-				t.Errorf("next request: a=%q b=%q odd=%q len(long)=%d", get(s, "a"), get(s, "b"), get(s, "odd"), len(get(s, "long")))
-			}
-
-			r, ok := s.(logto.Renewer)
-			if !ok {
-				t.Fatalf("%T is not a Renewer", s)
-			}
-			must(r.Renew(ctx))
-			if get(s, "a") != "" || get(s, "odd") != "" {
-				t.Error("Renew kept values")
-			}
-			must(s.Set(ctx, "c", "3"))
-			s = reopen()
-			if get(s, "a") != "" || get(s, "long") != "" || get(s, "c") != "3" {
-				t.Errorf("after Renew and Set: a=%q c=%q", get(s, "a"), get(s, "c"))
-			}
-		})
+		t.Run(impl.name, func(t *testing.T) { storagetest.Run(t, impl.open) })
 	}
 }
 

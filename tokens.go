@@ -18,20 +18,11 @@ type AccessToken struct {
 	Token string
 	// Scope is the space-separated scope the provider granted, if it said.
 	Scope string
-	// ExpiresAt is when the token stops being valid (Unix seconds), computed
-	// from the time the token request was sent. Zero when the provider did
-	// not say.
-	ExpiresAt int64
-	// IssuedAt is when the token request was sent (Unix seconds).
-	IssuedAt int64
-}
-
-// Expiry returns ExpiresAt as a time; the zero time when unknown.
-func (t AccessToken) Expiry() time.Time {
-	if t.ExpiresAt == 0 {
-		return time.Time{}
-	}
-	return time.Unix(t.ExpiresAt, 0)
+	// ExpiresAt is when the token stops being valid, computed from the time
+	// the token request was sent. Zero when the provider did not say.
+	ExpiresAt time.Time
+	// IssuedAt is when the token request was sent.
+	IssuedAt time.Time
 }
 
 // tokenResponse is a successful token endpoint answer (RFC 6749 section 5.1,
@@ -65,9 +56,9 @@ func (e *expiresIn) UnmarshalJSON(b []byte) error {
 // accessToken converts the answer into the stored form; sent is when the
 // request left, so clock time spent on the wire only shortens the lifetime.
 func (t *tokenResponse) accessToken(sent time.Time) AccessToken {
-	at := AccessToken{Token: t.AccessToken, Scope: t.Scope, IssuedAt: sent.Unix()}
+	at := AccessToken{Token: t.AccessToken, Scope: t.Scope, IssuedAt: sent}
 	if t.ExpiresIn > 0 {
-		at.ExpiresAt = sent.Unix() + int64(t.ExpiresIn)
+		at.ExpiresAt = sent.Add(time.Duration(t.ExpiresIn) * time.Second)
 	}
 	return at
 }
@@ -163,11 +154,25 @@ func tokenKey(resource, organizationID string) string {
 func tokenStorageKey(key string) string { return StorageKeyAccessTokens + ":" + key }
 
 // encodeToken is the stored form of a token: "<exp>,<iat>,<scope>,<token>",
-// with the scope query-escaped, so that decoding is a few cuts rather than a
-// JSON parse on every request.
+// times in Unix milliseconds (0 when unknown) and the scope query-escaped, so
+// that decoding is a few cuts rather than a JSON parse on every request.
 func encodeToken(t AccessToken) string {
-	return strconv.FormatInt(t.ExpiresAt, 10) + "," + strconv.FormatInt(t.IssuedAt, 10) + "," +
+	return strconv.FormatInt(unixMilli(t.ExpiresAt), 10) + "," + strconv.FormatInt(unixMilli(t.IssuedAt), 10) + "," +
 		url.QueryEscape(t.Scope) + "," + t.Token
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromUnixMilli(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 func decodeToken(v string) (AccessToken, bool) {
@@ -183,7 +188,7 @@ func decodeToken(v string) (AccessToken, bool) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return AccessToken{}, false
 	}
-	return AccessToken{Token: token, Scope: sc, ExpiresAt: e, IssuedAt: i}, true
+	return AccessToken{Token: token, Scope: sc, ExpiresAt: fromUnixMilli(e), IssuedAt: fromUnixMilli(i)}, true
 }
 
 // cachedToken returns the cached token for key, if there is a readable one.
@@ -223,7 +228,7 @@ func (c *Client) storeToken(ctx context.Context, key string, t AccessToken) erro
 	if err != nil {
 		return err
 	}
-	now := c.app.s.now().Unix()
+	now := c.app.s.now()
 	kept := []string{key}
 	for _, k := range keys {
 		if k == key {
@@ -233,7 +238,7 @@ func (c *Client) storeToken(ctx context.Context, key string, t AccessToken) erro
 		if err != nil {
 			return err
 		}
-		if !ok || (old.ExpiresAt != 0 && old.ExpiresAt < now) {
+		if !ok || (!old.ExpiresAt.IsZero() && old.ExpiresAt.Before(now)) {
 			if err := c.storage.Delete(ctx, tokenStorageKey(k)); err != nil {
 				return storageErr("delete", tokenStorageKey(k), err)
 			}

@@ -30,7 +30,7 @@ func (s *tokenSource) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &oauth2.Token{AccessToken: at.Token, TokenType: "Bearer", Expiry: at.Expiry()}, nil
+	return &oauth2.Token{AccessToken: at.Token, TokenType: "Bearer", Expiry: at.ExpiresAt}, nil
 }
 
 // Transport returns an http.RoundTripper that sends each request with the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/redisstore"
+	"github.com/seed098cf14d/logto/storagetest"
 )
 
 // TestStorageContract is the root package's Storage contract (get, set,
@@ -119,6 +120,23 @@ func TestStorageContract(t *testing.T) {
 			if get(t, s, "c") != "" {
 				t.Error("ended session still reads")
 			}
+		})
+	}
+}
+
+// TestSharedStorageContract runs the SDK's shared Storage contract
+// (storagetest) on logto.SessionStorage over a Store; TestStorageContract
+// above adds what is particular to a server-side store.
+func TestSharedStorageContract(t *testing.T) {
+	for name, keyPairs := range map[string][][]byte{
+		"signed cookie":    {authKey},
+		"encrypted cookie": {authKey, encKey},
+	} {
+		t.Run(name, func(t *testing.T) {
+			storagetest.Run(t, func(t *testing.T) (logto.Storage, func() logto.Storage) {
+				h := newHarness(t, newFixture(t, keyPairs...).store, "")
+				return h.cur, func() logto.Storage { return h.next() }
+			})
 		})
 	}
 }

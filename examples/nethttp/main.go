@@ -306,7 +306,7 @@ func tokenAnswer(w http.ResponseWriter, r *http.Request, get func(context.Contex
 		return
 	}
 	claims, _ := at.Claims()
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": at.Token, "claims": claims, "expires_at": at.ExpiresAt})
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": at.Token, "claims": claims, "expires_at": at.ExpiresAt.Unix()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

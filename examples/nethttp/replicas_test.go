@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed098cf14d/logto/logtotest"
 )
@@ -33,6 +35,7 @@ func TestReplicasShareRedisSessions(t *testing.T) {
 	p := logtotest.NewTestProvider(t, logtotest.Options{
 		RedirectURIs:           []string{base + "/callback"},
 		PostLogoutRedirectURIs: []string{base + "/"},
+		AccessTokenTTL:         2 * time.Second, // reused for 1 s, then refreshed
 	})
 	env := map[string]string{
 		"LOGTO_ENDPOINT":   p.Endpoint(),
@@ -78,6 +81,34 @@ func TestReplicasShareRedisSessions(t *testing.T) {
 	again := a.getJSON(onB("/api/access-token?resource="+url.QueryEscape(apiResource)), http.StatusOK)
 	if first["access_token"] != again["access_token"] {
 		t.Error("B minted another token for the one A cached in the shared session")
+	}
+	// After expiry, concurrent requests alternating between the replicas
+	// cause one refresh grant: the session's lock is held across processes.
+	time.Sleep(1100 * time.Millisecond)
+	p.ResetCounters()
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Go(func() {
+			target := a.base
+			if i%2 == 1 {
+				target = "http://" + addrB
+			}
+			resp, err := a.browser.Get(target + "/api/access-token?resource=" + url.QueryEscape(apiResource))
+			if err == nil {
+				statuses[i] = resp.StatusCode
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("concurrent request %d: status %d", i, st)
+		}
+	}
+	if n := p.Grants("refresh_token"); n != 1 {
+		t.Errorf("refresh grants across both replicas = %d, want 1", n)
 	}
 	if n := a.cookies.largest.Load(); n > 300 {
 		t.Errorf("largest Set-Cookie %d bytes; with Redis the cookie holds only a session ID", n)
