@@ -1,0 +1,76 @@
+package apiauth
+
+import (
+	"sync"
+	"time"
+)
+
+const defaultCacheSize = 10000
+
+// verifiedCache remembers tokens that passed every check, keyed by the
+// SHA-256 of the whole token, until they expire. A hit skips parsing and
+// the signature check (an ES384 verify costs about a millisecond).
+type verifiedCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[[32]byte]cacheEntry
+}
+
+type cacheEntry struct {
+	claims *Claims
+	exp    time.Time
+}
+
+func newVerifiedCache(max int) *verifiedCache {
+	return &verifiedCache{max: max, m: make(map[[32]byte]cacheEntry)}
+}
+
+func (c *verifiedCache) get(key [32]byte, now time.Time) (*Claims, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok {
+		return nil, false
+	}
+	if !now.Before(e.exp) {
+		delete(c.m, key)
+		return nil, false
+	}
+	return e.claims, true
+}
+
+// put remembers claims until exp, never longer: past exp, the token goes
+// through every check again.
+func (c *verifiedCache) put(key [32]byte, claims *Claims, exp, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		c.evictLocked(now)
+	}
+	c.m[key] = cacheEntry{claims: claims, exp: exp}
+}
+
+// evictLocked drops expired entries and, if the cache is still full, a
+// tenth of it, picked by map order (random enough: an attacker cannot
+// choose which valid tokens to push out).
+func (c *verifiedCache) evictLocked(now time.Time) {
+	for k, e := range c.m {
+		if !now.Before(e.exp) {
+			delete(c.m, k)
+		}
+	}
+	drop := len(c.m) - c.max + c.max/10 + 1
+	for k := range c.m {
+		if drop <= 0 {
+			break
+		}
+		delete(c.m, k)
+		drop--
+	}
+}
+
+func (c *verifiedCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}

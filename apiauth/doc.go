@@ -1,0 +1,25 @@
+// Package apiauth protects a Go API with Logto access tokens: bearer-token
+// validation and net/http middleware.
+//
+// The shortest use:
+//
+//	v, err := apiauth.NewValidator(apiauth.Config{
+//		Endpoint: "https://tenant.logto.app",
+//		Audience: "https://api.example.com",
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux.Handle("GET /api/private", v.Middleware(apiauth.RequireScopes("read:messages")(h)))
+//
+// Tokens are JWT access tokens (RFC 9068) signed with an asymmetric algorithm
+// the provider advertises in its discovery document; the keys come from the
+// discovery's jwks_uri, fetched lazily and cached. Every check that needs no
+// I/O (form, algorithm, issuer, audience, lifetime) runs before any key
+// lookup, so a bad token never causes a fetch. A token that passed once is
+// remembered, keyed by its SHA-256, until it expires, so repeated requests
+// with the same token skip the signature check.
+//
+// Non-goals: opaque tokens and token introspection, revocation (a revoked
+// JWT stays valid until it expires), DPoP and mTLS-bound tokens.
+package apiauth

@@ -1,0 +1,17 @@
+package apiauth
+
+// Verifies reports how many signature checks v has run.
+func Verifies(v *Validator) int64 { return v.verifies.Load() }
+
+// CacheLen reports how many verified tokens v remembers.
+func CacheLen(v *Validator) int { return v.cache.len() }
+
+// ResetCache forgets every verified token.
+func ResetCache(v *Validator) {
+	v.cache.mu.Lock()
+	clear(v.cache.m)
+	v.cache.mu.Unlock()
+}
+
+// MaxAge exposes the Cache-Control parsing of the key set.
+var MaxAge = maxAge
