@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// apiBinary builds examples/api (with -race when the tests run with it).
+func apiBinary(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "api")
+	args := []string{"build", "-o", path}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "./examples/api")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = repoRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return path
+}
+
+// apiVariables are the API example's environment variables (CONTRACT.md).
+var apiVariables = []string{"LOGTO_ENDPOINT", "API_RESOURCE", "ADDR"}
+
+// startAPI runs examples/api against p as a separate process, waits for the
+// line with its URL and returns that URL. It is stopped on cleanup; a data
+// race it reports fails the test.
+func startAPI(t testing.TB, p *Provider) string {
+	t.Helper()
+	bin := apiBinary(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	base := "http://" + addr
+	cmd := exec.Command(bin)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(apiVariables, name) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "LOGTO_ENDPOINT="+p.Base, "API_RESOURCE="+apiResource, "ADDR="+addr)
+	proc := startProcess(t, "api", cmd)
+	t.Cleanup(func() {
+		if strings.Contains(proc.stderr.String(), "WARNING: DATA RACE") {
+			t.Errorf("the API reported a data race:\n%s", proc.stderr.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if hasLineWith(proc.stdout.String(), base) {
+			return base
+		}
+		if !proc.running() {
+			proc.failf(t, "the API exited before printing its URL %s", base)
+		}
+		if time.Now().After(deadline) {
+			proc.failf(t, "the API printed no line with %s within 30 s", base)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// callAPI sends GET target with the bearer token and decodes the JSON answer.
+func callAPI(t testing.TB, target, token string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("GET %s: HTTP %d, body is not a JSON object: %q", target, resp.StatusCode, raw)
+	}
+	return resp, body
+}
+
+// TestAPIWithProviderTokens checks that examples/api accepts the real
+// provider's resource tokens and refuses its tokens for another audience.
+func TestAPIWithProviderTokens(t *testing.T) {
+	p := startProvider(t, ProviderOptions{})
+	app := startApp(t, p, nil)
+	b := app.Client(t)
+	b.SignIn(t, p)
+	resourceToken, _ := getToken(t, b, "/api/access-token?resource="+url.QueryEscape(apiResource))
+	orgToken, _ := getToken(t, b, "/api/organization-token?organization_id="+e2eOrg)
+
+	api := startAPI(t, p)
+
+	t.Run("resource token accepted", func(t *testing.T) {
+		resp, body := callAPI(t, api+"/api/private", resourceToken)
+		if resp.StatusCode != http.StatusOK || body["sub"] != e2eUser {
+			t.Fatalf("GET /api/private with the resource token: %d %v, want 200 with sub %q", resp.StatusCode, body, e2eUser)
+		}
+		if !audienceIs(body["aud"], apiResource) {
+			t.Errorf("claims %v: aud is not %s", body, apiResource)
+		}
+	})
+	t.Run("organization token refused", func(t *testing.T) {
+		resp, body := callAPI(t, api+"/api/private", orgToken)
+		challenge := resp.Header.Get("WWW-Authenticate")
+		if resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_token" {
+			t.Fatalf("GET /api/private with the organization token: %d %v, want 401 invalid_token", resp.StatusCode, body)
+		}
+		if !strings.HasPrefix(challenge, "Bearer ") || !strings.Contains(challenge, `error="invalid_token"`) {
+			t.Errorf("WWW-Authenticate %q, want Bearer with error=\"invalid_token\"", challenge)
+		}
+	})
+}
