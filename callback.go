@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // SignInResult is what a completed sign-in returns.
@@ -59,34 +57,6 @@ func parseCallback(rawQuery string) (callbackParams, error) {
 // request's own URL (scheme from TLS or X-Forwarded-Proto).
 func (c *Client) HandleSignInCallback(ctx context.Context, r *http.Request) (*SignInResult, error) {
 	return c.HandleSignInCallbackURL(ctx, RequestURL(r))
-}
-
-// RequestURL rebuilds the absolute URL a request was sent to: the scheme is
-// https under TLS or when a proxy says so in X-Forwarded-Proto, the host is
-// X-Forwarded-Host when a proxy set it, else the Host header.
-func RequestURL(r *http.Request) *url.URL {
-	u := *r.URL
-	if u.Scheme == "" {
-		u.Scheme = "http"
-		if r.TLS != nil {
-			u.Scheme = "https"
-		}
-		if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
-			u.Scheme = p
-		}
-	}
-	if u.Host == "" {
-		u.Host = r.Host
-		if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			u.Host = h
-		}
-	}
-	return &u
-}
-
-func firstHeaderValue(v string) string {
-	v, _, _ = strings.Cut(v, ",")
-	return strings.ToLower(strings.TrimSpace(v))
 }
 
 // HandleSignInCallbackURL completes a sign-in from the callback URL the
@@ -227,44 +197,4 @@ func hostPort(u *url.URL) string {
 		}
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// verifyIDToken validates an ID token from the token endpoint (OpenID Connect
-// Core 3.1.3.7): signature with an algorithm from discovery against the
-// provider's keys, iss, aud, azp, exp, iat, sub, nonce and at_hash. nonce is
-// skipped when empty (a refresh answer carries none).
-func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, accessToken string) (*IDTokenClaims, error) {
-	if raw == "" {
-		return nil, wrapErr(ErrInvalidToken, "the token endpoint answered no id_token", nil)
-	}
-	s := a.s
-	tok, err := m.verifier.Verify(oidc.ClientContext(ctx, s.httpClient), raw)
-	if err != nil {
-		return nil, wrapErr(ErrInvalidToken, "", err)
-	}
-	claims, err := parseIDTokenClaims(raw)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	switch {
-	case claims.Subject == "":
-		return nil, wrapErr(ErrInvalidToken, "no sub claim", nil)
-	case claims.IssuedAt <= 0:
-		return nil, wrapErr(ErrInvalidToken, "no iat claim", nil)
-	case time.Unix(claims.IssuedAt, 0).After(now.Add(s.leeway)):
-		return nil, wrapErr(ErrInvalidToken, "iat is in the future", nil)
-	case len(claims.Audience) > 1 && claims.AuthorizedParty == "":
-		return nil, wrapErr(ErrInvalidToken, "several audiences but no azp claim", nil)
-	case claims.AuthorizedParty != "" && claims.AuthorizedParty != s.appID:
-		return nil, wrapErr(ErrInvalidToken, fmt.Sprintf("azp %q is not this app", claims.AuthorizedParty), nil)
-	case nonce != "" && claims.Nonce != nonce:
-		return nil, wrapErr(ErrInvalidToken, "nonce does not match the sign-in's", nil)
-	}
-	if tok.AccessTokenHash != "" && accessToken != "" {
-		if err := tok.VerifyAccessToken(accessToken); err != nil {
-			return nil, wrapErr(ErrInvalidToken, "at_hash", err)
-		}
-	}
-	return claims, nil
 }

@@ -3,6 +3,8 @@ package logto
 import (
 	"errors"
 	"fmt"
+
+	"github.com/seed098cf14d/logto/internal/kind"
 )
 
 // Failure kinds. Every error the package returns wraps one of them (or is an
@@ -11,11 +13,11 @@ import (
 var (
 	// ErrNotAuthenticated means there is no signed-in user in the storage, or
 	// the provider has ended the session (an invalid_grant on refresh).
-	ErrNotAuthenticated = errors.New("logto: not signed in")
+	ErrNotAuthenticated = kind.NotAuthenticated
 
 	// ErrInvalidConfig means Config failed validation; the error lists every
 	// problem at once.
-	ErrInvalidConfig = errors.New("logto: invalid config")
+	ErrInvalidConfig = kind.InvalidConfig
 
 	// ErrDiscovery means the provider's metadata could not be fetched or is not
 	// acceptable (for example its issuer is not <Endpoint>/oidc). Fetching is
@@ -34,15 +36,15 @@ var (
 
 	// ErrInvalidToken means a token from the provider failed validation
 	// (signature, issuer, audience, expiry, nonce, at_hash, subject ...).
-	ErrInvalidToken = errors.New("logto: token validation failed")
+	ErrInvalidToken = kind.InvalidToken
 
 	// ErrProvider means a request to the provider failed: it was unreachable,
 	// timed out, or answered something that is not a valid protocol response.
 	// An *OAuthError also matches it.
-	ErrProvider = errors.New("logto: provider request failed")
+	ErrProvider = kind.Provider
 
 	// ErrStorage means the Storage failed to read or write.
-	ErrStorage = errors.New("logto: storage failure")
+	ErrStorage = kind.Storage
 
 	// ErrInvalidRequest means an argument passed to the client is unusable (for
 	// example a malformed redirect URI or an unknown resource).

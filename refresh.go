@@ -2,18 +2,11 @@ package logto
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"sync"
 	"time"
 )
-
-// DefaultExpiryMargin is how long before its expiry a cached access token is
-// replaced; it is capped at half the token's lifetime, so short-lived tokens
-// are still reused.
-const DefaultExpiryMargin = 30 * time.Second
 
 // chainTTL is how long a completed rotation is remembered. Logto revokes the
 // whole grant when a used refresh token is presented again; a request that
@@ -50,135 +43,6 @@ func (f *flight) successor(old string) string {
 		return ""
 	}
 	return f.tok.RefreshToken
-}
-
-// GetAccessToken returns a valid access token for resource, an API resource
-// indicator from Config.Resources (RFC 8707), or for the empty resource the
-// default token (good for userinfo). A cached token is returned while it is
-// valid for more than the expiry margin; otherwise a refresh grant gets a new
-// one. Refreshes of one session never overlap, and a rotated refresh token is
-// stored before the access token is returned.
-//
-// Errors: ErrInvalidRequest for a resource not in Config.Resources (checked
-// before any request, since a refresh can only narrow the grant),
-// ErrNotAuthenticated when nobody is signed in or the provider ended the
-// session (invalid_grant; the stored tokens are then cleared), and otherwise
-// ErrProvider or ErrStorage, with every stored token left as it was.
-func (c *Client) GetAccessToken(ctx context.Context, resource string) (*AccessToken, error) {
-	if resource != "" && !slices.Contains(c.app.s.resources, resource) {
-		return nil, wrapErr(ErrInvalidRequest, fmt.Sprintf("resource %q is not in Config.Resources", resource), nil)
-	}
-	return c.accessToken(ctx, resource, "")
-}
-
-// accessToken serves one (resource, organization) token from the cache or a
-// refresh.
-func (c *Client) accessToken(ctx context.Context, resource, org string) (*AccessToken, error) {
-	key := tokenKey(resource, org)
-	t, ok, err := c.cachedToken(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	if ok && c.app.fresh(t, c.app.s.now()) {
-		return &t, nil
-	}
-	if l, ok := c.storage.(Locker); ok {
-		// Held until the rotated refresh token is stored and flushed.
-		unlock, err := l.Lock(ctx)
-		if err != nil {
-			return nil, storageErr("lock", "session", err)
-		}
-		defer unlock()
-		// Another process may have refreshed while we waited.
-		t, ok, err := c.cachedToken(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		if ok && c.app.fresh(t, c.app.s.now()) {
-			return &t, nil
-		}
-	}
-
-	idToken, err := c.IDToken(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := c.storage.Get(ctx, StorageKeyRefreshToken)
-	if err != nil {
-		return nil, storageErr("get", StorageKeyRefreshToken, err)
-	}
-	if rt == "" {
-		return nil, wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
-	}
-	f, cached, err := c.app.refresh(ctx, rt, idToken, resource, org, func(ctx context.Context) (string, *AccessToken, error) {
-		if t, ok, err := c.cachedToken(ctx, key); err != nil || (ok && c.app.fresh(t, c.app.s.now())) {
-			return "", &t, err
-		}
-		latest, err := c.storage.Get(ctx, StorageKeyRefreshToken)
-		if err != nil {
-			return "", nil, storageErr("get", StorageKeyRefreshToken, err)
-		}
-		return latest, nil, nil
-	})
-	if cached != nil {
-		return cached, nil
-	}
-	if err != nil {
-		if isInvalidGrant(err) || errors.Is(err, ErrInvalidToken) {
-			// The provider ended the grant, or answered with an ID token for
-			// someone else (and has spent the refresh token): either way the
-			// session is over.
-			if cerr := c.clearSession(ctx); cerr == nil {
-				_ = c.flush(ctx)
-			}
-			return nil, fmt.Errorf("%w: %w", ErrNotAuthenticated, err)
-		}
-		return nil, err
-	}
-
-	// Persist the newest refresh token of the chain before handing out the
-	// access token: the one we read is spent.
-	latest := c.app.latestRefreshToken(f.rt)
-	if latest != rt {
-		if err := c.storage.Set(ctx, StorageKeyRefreshToken, latest); err != nil {
-			return nil, storageErr("set", StorageKeyRefreshToken, err)
-		}
-	}
-	if f.claims != nil {
-		if err := c.storage.Set(ctx, StorageKeyIDToken, f.tok.IDToken); err != nil {
-			return nil, storageErr("set", StorageKeyIDToken, err)
-		}
-	}
-	at := f.tok.accessToken(f.sent)
-	if err := c.storeToken(ctx, key, at); err != nil {
-		return nil, err
-	}
-	if err := c.flush(ctx); err != nil {
-		return nil, err
-	}
-	return &at, nil
-}
-
-// fresh reports whether t can still be handed out at now.
-func (a *App) fresh(t AccessToken, now time.Time) bool {
-	if t.Token == "" {
-		return false
-	}
-	if t.ExpiresAt.IsZero() {
-		return true // the provider gave no lifetime; nothing better to go by
-	}
-	margin := a.s.margin
-	if !t.IssuedAt.IsZero() {
-		if half := t.ExpiresAt.Sub(t.IssuedAt) / 2; half < margin {
-			margin = half
-		}
-	}
-	return now.Add(margin).Before(t.ExpiresAt)
-}
-
-func isInvalidGrant(err error) bool {
-	var oe *OAuthError
-	return errors.As(err, &oe) && oe.Code == "invalid_grant"
 }
 
 // refresh returns a completed refresh grant answering (resource, org) for the

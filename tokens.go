@@ -3,12 +3,9 @@ package logto
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
+	"slices"
 	"time"
 )
 
@@ -25,254 +22,6 @@ type AccessToken struct {
 	IssuedAt time.Time
 }
 
-// tokenResponse is a successful token endpoint answer (RFC 6749 section 5.1,
-// OpenID Connect Core 3.1.3.3).
-type tokenResponse struct {
-	AccessToken  string    `json:"access_token"`
-	TokenType    string    `json:"token_type"`
-	ExpiresIn    expiresIn `json:"expires_in"`
-	RefreshToken string    `json:"refresh_token"`
-	IDToken      string    `json:"id_token"`
-	Scope        string    `json:"scope"`
-}
-
-// expiresIn accepts the number or, from some providers, a numeric string.
-type expiresIn int64
-
-func (e *expiresIn) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if s == "" || s == "null" {
-		*e = 0
-		return nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return fmt.Errorf("expires_in %s is not a non-negative integer", b)
-	}
-	*e = expiresIn(n)
-	return nil
-}
-
-// accessToken converts the answer into the stored form; sent is when the
-// request left, so clock time spent on the wire only shortens the lifetime.
-func (t *tokenResponse) accessToken(sent time.Time) AccessToken {
-	at := AccessToken{Token: t.AccessToken, Scope: t.Scope, IssuedAt: sent}
-	if t.ExpiresIn > 0 {
-		at.ExpiresAt = sent.Add(time.Duration(t.ExpiresIn) * time.Second)
-	}
-	return at
-}
-
-// tokenRequest posts form to the token endpoint with client authentication
-// and returns the answer and the time the request was sent. Failures are an
-// *OAuthError for a protocol error answer, else wrap ErrProvider.
-func (a *App) tokenRequest(ctx context.Context, m *metadata, form url.Values) (*tokenResponse, time.Time, error) {
-	sent := a.s.now()
-	body, status, err := a.postForm(ctx, m, m.TokenEndpoint, form)
-	if err != nil {
-		return nil, sent, err
-	}
-	if status != http.StatusOK {
-		return nil, sent, oauthErrorFrom("token", status, body)
-	}
-	var t tokenResponse
-	if err := json.Unmarshal(body, &t); err != nil {
-		return nil, sent, wrapErr(ErrProvider, "token endpoint answered malformed JSON", err)
-	}
-	if t.AccessToken == "" {
-		return nil, sent, wrapErr(ErrProvider, "token endpoint answered no access_token", nil)
-	}
-	if !strings.EqualFold(t.TokenType, "Bearer") {
-		return nil, sent, wrapErr(ErrProvider, fmt.Sprintf("token endpoint answered token_type %q, not Bearer", t.TokenType), nil)
-	}
-	return &t, sent, nil
-}
-
-// postForm sends an authenticated form POST to a provider endpoint and returns
-// the body (capped) and status.
-func (a *App) postForm(ctx context.Context, m *metadata, endpoint string, form url.Values) ([]byte, int, error) {
-	s := a.s
-	switch m.authMethod {
-	case authPost:
-		form.Set("client_id", s.appID)
-		form.Set("client_secret", s.appSecret)
-	case authNone:
-		form.Set("client_id", s.appID)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, 0, wrapErr(ErrProvider, "building request", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if m.authMethod == authBasic {
-		// RFC 6749 section 2.3.1: both parts are form-encoded first.
-		req.SetBasicAuth(url.QueryEscape(s.appID), url.QueryEscape(s.appSecret))
-	}
-	return a.do(req)
-}
-
-// do sends req with the configured client and reads at most maxResponseBytes.
-func (a *App) do(req *http.Request) ([]byte, int, error) {
-	resp, err := a.s.httpClient.Do(req)
-	if err != nil {
-		return nil, 0, wrapErr(ErrProvider, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, resp.StatusCode, wrapErr(ErrProvider, "reading "+req.URL.Path, err)
-	}
-	return body, resp.StatusCode, nil
-}
-
-// oauthErrorFrom turns a non-200 answer into an *OAuthError when it is a
-// well-formed error response, else into a plain ErrProvider failure.
-func oauthErrorFrom(endpoint string, status int, body []byte) error {
-	var e struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-		URI         string `json:"error_uri"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return &OAuthError{Code: e.Error, Description: e.Description, URI: e.URI, StatusCode: status, Endpoint: endpoint}
-	}
-	return wrapErr(ErrProvider, fmt.Sprintf("%s endpoint answered HTTP %d", endpoint, status), nil)
-}
-
-// tokenKey names one cached token: the default token is "", a resource token
-// its resource, an organization token "#org:<id>", both "<resource>#org:<id>".
-func tokenKey(resource, organizationID string) string {
-	if organizationID == "" {
-		return resource
-	}
-	return resource + "#org:" + organizationID
-}
-
-// tokenStorageKey is the Storage key of one cached token. Each token has its
-// own key, so serving one from the cache decodes nothing else.
-func tokenStorageKey(key string) string { return StorageKeyAccessTokens + ":" + key }
-
-// encodeToken is the stored form of a token: "<exp>,<iat>,<scope>,<token>",
-// times in Unix milliseconds (0 when unknown) and the scope query-escaped, so
-// that decoding is a few cuts rather than a JSON parse on every request.
-func encodeToken(t AccessToken) string {
-	return strconv.FormatInt(unixMilli(t.ExpiresAt), 10) + "," + strconv.FormatInt(unixMilli(t.IssuedAt), 10) + "," +
-		url.QueryEscape(t.Scope) + "," + t.Token
-}
-
-func unixMilli(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromUnixMilli(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
-
-func decodeToken(v string) (AccessToken, bool) {
-	exp, rest, ok1 := strings.Cut(v, ",")
-	iat, rest, ok2 := strings.Cut(rest, ",")
-	scope, token, ok3 := strings.Cut(rest, ",")
-	if !ok1 || !ok2 || !ok3 || token == "" {
-		return AccessToken{}, false
-	}
-	e, err1 := strconv.ParseInt(exp, 10, 64)
-	i, err2 := strconv.ParseInt(iat, 10, 64)
-	sc, err3 := url.QueryUnescape(scope)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return AccessToken{}, false
-	}
-	return AccessToken{Token: token, Scope: sc, ExpiresAt: fromUnixMilli(e), IssuedAt: fromUnixMilli(i)}, true
-}
-
-// cachedToken returns the cached token for key, if there is a readable one.
-func (c *Client) cachedToken(ctx context.Context, key string) (AccessToken, bool, error) {
-	v, err := c.storage.Get(ctx, tokenStorageKey(key))
-	if err != nil {
-		return AccessToken{}, false, storageErr("get", tokenStorageKey(key), err)
-	}
-	if v == "" {
-		return AccessToken{}, false, nil
-	}
-	t, ok := decodeToken(v)
-	return t, ok, nil // an unreadable entry is a miss: tokens can be minted again
-}
-
-// tokenIndex reads the keys of the cached tokens, kept under
-// StorageKeyAccessTokens so that they can all be found and cleared.
-func (c *Client) tokenIndex(ctx context.Context) ([]string, error) {
-	v, err := c.storage.Get(ctx, StorageKeyAccessTokens)
-	if err != nil {
-		return nil, storageErr("get", StorageKeyAccessTokens, err)
-	}
-	if v == "" {
-		return nil, nil
-	}
-	var keys []string
-	if json.Unmarshal([]byte(v), &keys) != nil {
-		return nil, nil
-	}
-	return keys, nil
-}
-
-// storeToken caches t under key and drops expired entries. It runs only after
-// a token request, so the index work is off the hot path.
-func (c *Client) storeToken(ctx context.Context, key string, t AccessToken) error {
-	keys, err := c.tokenIndex(ctx)
-	if err != nil {
-		return err
-	}
-	now := c.app.s.now()
-	kept := []string{key}
-	for _, k := range keys {
-		if k == key {
-			continue
-		}
-		old, ok, err := c.cachedToken(ctx, k)
-		if err != nil {
-			return err
-		}
-		if !ok || (!old.ExpiresAt.IsZero() && old.ExpiresAt.Before(now)) {
-			if err := c.storage.Delete(ctx, tokenStorageKey(k)); err != nil {
-				return storageErr("delete", tokenStorageKey(k), err)
-			}
-			continue
-		}
-		kept = append(kept, k)
-	}
-	if err := c.storage.Set(ctx, tokenStorageKey(key), encodeToken(t)); err != nil {
-		return storageErr("set", tokenStorageKey(key), err)
-	}
-	b, _ := json.Marshal(kept)
-	if err := c.storage.Set(ctx, StorageKeyAccessTokens, string(b)); err != nil {
-		return storageErr("set", StorageKeyAccessTokens, err)
-	}
-	return nil
-}
-
-// clearTokens deletes every cached token.
-func (c *Client) clearTokens(ctx context.Context) error {
-	keys, err := c.tokenIndex(ctx)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := c.storage.Delete(ctx, tokenStorageKey(k)); err != nil {
-			return storageErr("delete", tokenStorageKey(k), err)
-		}
-	}
-	if err := c.storage.Delete(ctx, StorageKeyAccessTokens); err != nil {
-		return storageErr("delete", StorageKeyAccessTokens, err)
-	}
-	return nil
-}
-
 // Claims decodes the token's payload when it is a JWT (Logto's resource and
 // organization tokens are). The signature is not checked here: a client
 // hands its tokens to APIs, which verify them.
@@ -286,4 +35,138 @@ func (t AccessToken) Claims() (map[string]any, error) {
 		return nil, wrapErr(ErrInvalidToken, "access token claims are not a JSON object", err)
 	}
 	return m, nil
+}
+
+// DefaultExpiryMargin is how long before its expiry a cached access token is
+// replaced; it is capped at half the token's lifetime, so short-lived tokens
+// are still reused.
+const DefaultExpiryMargin = 30 * time.Second
+
+// GetAccessToken returns a valid access token for resource, an API resource
+// indicator from Config.Resources (RFC 8707), or for the empty resource the
+// default token (good for userinfo). A cached token is returned while it is
+// valid for more than the expiry margin; otherwise a refresh grant gets a new
+// one. Refreshes of one session never overlap, and a rotated refresh token is
+// stored before the access token is returned.
+//
+// Errors: ErrInvalidRequest for a resource not in Config.Resources (checked
+// before any request, since a refresh can only narrow the grant),
+// ErrNotAuthenticated when nobody is signed in or the provider ended the
+// session (invalid_grant; the stored tokens are then cleared), and otherwise
+// ErrProvider or ErrStorage, with every stored token left as it was.
+func (c *Client) GetAccessToken(ctx context.Context, resource string) (*AccessToken, error) {
+	if resource != "" && !slices.Contains(c.app.s.resources, resource) {
+		return nil, wrapErr(ErrInvalidRequest, fmt.Sprintf("resource %q is not in Config.Resources", resource), nil)
+	}
+	return c.accessToken(ctx, resource, "")
+}
+
+// accessToken serves one (resource, organization) token from the cache or a
+// refresh.
+func (c *Client) accessToken(ctx context.Context, resource, org string) (*AccessToken, error) {
+	key := tokenKey(resource, org)
+	t, ok, err := c.cachedToken(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if ok && c.app.fresh(t, c.app.s.now()) {
+		return &t, nil
+	}
+	if l, ok := c.storage.(Locker); ok {
+		// Held until the rotated refresh token is stored and flushed.
+		unlock, err := l.Lock(ctx)
+		if err != nil {
+			return nil, storageErr("lock", "session", err)
+		}
+		defer unlock()
+		// Another process may have refreshed while we waited.
+		t, ok, err := c.cachedToken(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if ok && c.app.fresh(t, c.app.s.now()) {
+			return &t, nil
+		}
+	}
+
+	idToken, err := c.IDToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := c.storage.Get(ctx, StorageKeyRefreshToken)
+	if err != nil {
+		return nil, storageErr("get", StorageKeyRefreshToken, err)
+	}
+	if rt == "" {
+		return nil, wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
+	}
+	f, cached, err := c.app.refresh(ctx, rt, idToken, resource, org, func(ctx context.Context) (string, *AccessToken, error) {
+		if t, ok, err := c.cachedToken(ctx, key); err != nil || (ok && c.app.fresh(t, c.app.s.now())) {
+			return "", &t, err
+		}
+		latest, err := c.storage.Get(ctx, StorageKeyRefreshToken)
+		if err != nil {
+			return "", nil, storageErr("get", StorageKeyRefreshToken, err)
+		}
+		return latest, nil, nil
+	})
+	if cached != nil {
+		return cached, nil
+	}
+	if err != nil {
+		if isInvalidGrant(err) || errors.Is(err, ErrInvalidToken) {
+			// The provider ended the grant, or answered with an ID token for
+			// someone else (and has spent the refresh token): either way the
+			// session is over.
+			if cerr := c.clearSession(ctx); cerr == nil {
+				_ = c.flush(ctx)
+			}
+			return nil, fmt.Errorf("%w: %w", ErrNotAuthenticated, err)
+		}
+		return nil, err
+	}
+
+	// Persist the newest refresh token of the chain before handing out the
+	// access token: the one we read is spent.
+	latest := c.app.latestRefreshToken(f.rt)
+	if latest != rt {
+		if err := c.storage.Set(ctx, StorageKeyRefreshToken, latest); err != nil {
+			return nil, storageErr("set", StorageKeyRefreshToken, err)
+		}
+	}
+	if f.claims != nil {
+		if err := c.storage.Set(ctx, StorageKeyIDToken, f.tok.IDToken); err != nil {
+			return nil, storageErr("set", StorageKeyIDToken, err)
+		}
+	}
+	at := f.tok.accessToken(f.sent)
+	if err := c.storeToken(ctx, key, at); err != nil {
+		return nil, err
+	}
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
+	return &at, nil
+}
+
+// fresh reports whether t can still be handed out at now.
+func (a *App) fresh(t AccessToken, now time.Time) bool {
+	if t.Token == "" {
+		return false
+	}
+	if t.ExpiresAt.IsZero() {
+		return true // the provider gave no lifetime; nothing better to go by
+	}
+	margin := a.s.margin
+	if !t.IssuedAt.IsZero() {
+		if half := t.ExpiresAt.Sub(t.IssuedAt) / 2; half < margin {
+			margin = half
+		}
+	}
+	return now.Add(margin).Before(t.ExpiresAt)
+}
+
+func isInvalidGrant(err error) bool {
+	var oe *OAuthError
+	return errors.As(err, &oe) && oe.Code == "invalid_grant"
 }

@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gorilla/sessions"
 )
@@ -230,4 +231,32 @@ func ErrorCode(err error) string {
 func noStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
+}
+
+// RequestURL rebuilds the absolute URL a request was sent to: the scheme is
+// https under TLS or when a proxy says so in X-Forwarded-Proto, the host is
+// X-Forwarded-Host when a proxy set it, else the Host header.
+func RequestURL(r *http.Request) *url.URL {
+	u := *r.URL
+	if u.Scheme == "" {
+		u.Scheme = "http"
+		if r.TLS != nil {
+			u.Scheme = "https"
+		}
+		if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+			u.Scheme = p
+		}
+	}
+	if u.Host == "" {
+		u.Host = r.Host
+		if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+			u.Host = h
+		}
+	}
+	return &u
+}
+
+func firstHeaderValue(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.ToLower(strings.TrimSpace(v))
 }

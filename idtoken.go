@@ -1,0 +1,223 @@
+package logto
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Audience is the aud claim: one string or a list (RFC 7519 section 4.1.3).
+type Audience []string
+
+// UnmarshalJSON accepts both forms.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	*a = list
+	return nil
+}
+
+// Contains reports whether aud holds s.
+func (a Audience) Contains(s string) bool { return slices.Contains(a, s) }
+
+// IDTokenClaims are the claims of a verified ID token: the standard ones,
+// Logto's, and Raw, the whole payload, for anything else.
+type IDTokenClaims struct {
+	Issuer          string   `json:"iss"`
+	Subject         string   `json:"sub"`
+	Audience        Audience `json:"aud"`
+	Expiry          int64    `json:"exp"`
+	IssuedAt        int64    `json:"iat"`
+	AuthTime        int64    `json:"auth_time,omitempty"`
+	Nonce           string   `json:"nonce,omitempty"`
+	AuthorizedParty string   `json:"azp,omitempty"`
+	AtHash          string   `json:"at_hash,omitempty"`
+	SessionID       string   `json:"sid,omitempty"`
+
+	// UserClaims are the user's claims, by scope.
+	UserClaims
+
+	// Raw is the token's whole payload.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Extra returns every claim, including those without a field above.
+func (c *IDTokenClaims) Extra() (map[string]any, error) {
+	m := map[string]any{}
+	if err := json.Unmarshal(c.Raw, &m); err != nil {
+		return nil, fmt.Errorf("logto: decoding claims: %w", err)
+	}
+	return m, nil
+}
+
+// ExpiresAt returns exp as a time.
+func (c *IDTokenClaims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0) }
+
+// parseIDTokenClaims decodes a JWT's payload without checking its signature:
+// callers either verified it just before or read it back from their own
+// storage, where it was stored only after verification.
+func parseIDTokenClaims(raw string) (*IDTokenClaims, error) {
+	payload, err := jwtPayload(raw)
+	if err != nil {
+		return nil, err
+	}
+	c := &IDTokenClaims{Raw: payload}
+	if err := json.Unmarshal(payload, c); err != nil {
+		return nil, wrapErr(ErrInvalidToken, "claims are not a JSON object", err)
+	}
+	return c, nil
+}
+
+// jwtPayload returns the decoded payload of a compact JWS.
+func jwtPayload(raw string) ([]byte, error) {
+	_, rest, ok := strings.Cut(raw, ".")
+	payload, _, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 {
+		return nil, wrapErr(ErrInvalidToken, "not a compact JWT", nil)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, wrapErr(ErrInvalidToken, "payload is not base64url", err)
+	}
+	return b, nil
+}
+
+// IsAuthenticated reports whether the storage holds a signed-in session (an
+// ID token stored after a verified sign-in). It does no network I/O.
+func (c *Client) IsAuthenticated(ctx context.Context) (bool, error) {
+	raw, err := c.storage.Get(ctx, StorageKeyIDToken)
+	if err != nil {
+		return false, storageErr("get", StorageKeyIDToken, err)
+	}
+	return raw != "", nil
+}
+
+// IDToken returns the raw ID token of the signed-in user, or an error
+// wrapping ErrNotAuthenticated.
+func (c *Client) IDToken(ctx context.Context) (string, error) {
+	raw, err := c.storage.Get(ctx, StorageKeyIDToken)
+	if err != nil {
+		return "", storageErr("get", StorageKeyIDToken, err)
+	}
+	if raw == "" {
+		return "", ErrNotAuthenticated
+	}
+	return raw, nil
+}
+
+// IDTokenClaims returns the claims of the signed-in user's ID token, or an
+// error wrapping ErrNotAuthenticated. It does no network I/O: the token was
+// verified when it was stored.
+func (c *Client) IDTokenClaims(ctx context.Context) (*IDTokenClaims, error) {
+	raw, err := c.IDToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cached := c.app.claims.get(raw); cached != nil {
+		return cached.clone(), nil
+	}
+	claims, err := parseIDTokenClaims(raw)
+	if err != nil {
+		// Storage can only hold a verified token; anything else was not
+		// written by us.
+		return nil, fmt.Errorf("%w: stored ID token is unreadable: %w", ErrNotAuthenticated, err)
+	}
+	c.app.claims.put(raw, claims)
+	return claims.clone(), nil
+}
+
+// clone copies c deeply enough that a caller changing it cannot change the
+// cached original.
+func (c *IDTokenClaims) clone() *IDTokenClaims {
+	cp := *c
+	cp.Audience = slices.Clone(c.Audience)
+	cp.Roles = slices.Clone(c.Roles)
+	cp.Organizations = slices.Clone(c.Organizations)
+	cp.OrganizationRoles = slices.Clone(c.OrganizationRoles)
+	cp.Raw = slices.Clone(c.Raw)
+	return &cp
+}
+
+// maxCachedClaims bounds the parsed ID-token claims an App keeps.
+const maxCachedClaims = 1024
+
+// claimsCache keeps the parsed claims of recently seen ID tokens, so the
+// per-request "who is this" check decodes no JSON for a user seen before.
+// The key is the whole raw token, which was verified before it was stored.
+type claimsCache struct {
+	mu sync.RWMutex
+	m  map[string]*IDTokenClaims
+}
+
+func (cc *claimsCache) get(raw string) *IDTokenClaims {
+	cc.mu.RLock()
+	defer cc.mu.RUnlock()
+	return cc.m[raw]
+}
+
+func (cc *claimsCache) put(raw string, c *IDTokenClaims) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) >= maxCachedClaims {
+		// Simple and bounded: start over rather than track recency.
+		cc.m = make(map[string]*IDTokenClaims, 64)
+	}
+	cc.m[raw] = c
+}
+
+// verifyIDToken validates an ID token from the token endpoint (OpenID Connect
+// Core 3.1.3.7): signature with an algorithm from discovery against the
+// provider's keys, iss, aud, azp, exp, iat, sub, nonce and at_hash. nonce is
+// skipped when empty (a refresh answer carries none).
+func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, accessToken string) (*IDTokenClaims, error) {
+	if raw == "" {
+		return nil, wrapErr(ErrInvalidToken, "the token endpoint answered no id_token", nil)
+	}
+	s := a.s
+	tok, err := m.verifier.Verify(oidc.ClientContext(ctx, s.httpClient), raw)
+	if err != nil {
+		return nil, wrapErr(ErrInvalidToken, "", err)
+	}
+	claims, err := parseIDTokenClaims(raw)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	switch {
+	case claims.Subject == "":
+		return nil, wrapErr(ErrInvalidToken, "no sub claim", nil)
+	case claims.IssuedAt <= 0:
+		return nil, wrapErr(ErrInvalidToken, "no iat claim", nil)
+	case time.Unix(claims.IssuedAt, 0).After(now.Add(s.leeway)):
+		return nil, wrapErr(ErrInvalidToken, "iat is in the future", nil)
+	case len(claims.Audience) > 1 && claims.AuthorizedParty == "":
+		return nil, wrapErr(ErrInvalidToken, "several audiences but no azp claim", nil)
+	case claims.AuthorizedParty != "" && claims.AuthorizedParty != s.appID:
+		return nil, wrapErr(ErrInvalidToken, fmt.Sprintf("azp %q is not this app", claims.AuthorizedParty), nil)
+	case nonce != "" && claims.Nonce != nonce:
+		return nil, wrapErr(ErrInvalidToken, "nonce does not match the sign-in's", nil)
+	}
+	if tok.AccessTokenHash != "" && accessToken != "" {
+		if err := tok.VerifyAccessToken(accessToken); err != nil {
+			return nil, wrapErr(ErrInvalidToken, "at_hash", err)
+		}
+	}
+	return claims, nil
+}

@@ -1,0 +1,277 @@
+package logto
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// SignInOptions adjust one sign-in. The zero value signs in with Config's
+// defaults.
+type SignInOptions struct {
+	// RedirectURI is where the provider sends the browser back; empty means
+	// Config.RedirectURI.
+	RedirectURI string
+	// Prompt replaces Config.Prompt for this sign-in.
+	Prompt []string
+	// FirstScreen picks the first page Logto shows (FirstScreen...).
+	FirstScreen string
+	// InteractionMode is Logto's older way to show sign-up first
+	// (InteractionModeSignUp). Deprecated by Logto in favour of FirstScreen,
+	// but still sent when set.
+	InteractionMode string
+	// Identifiers limits the identifiers offered on the first screen
+	// (IdentifierEmail, IdentifierPhone, IdentifierUsername); sent as the
+	// space-separated "identifier" parameter.
+	Identifiers []string
+	// DirectSignIn skips the sign-in page: "social:<target>" or "sso:<id>".
+	DirectSignIn string
+	// LoginHint pre-fills the identifier (OpenID Connect login_hint).
+	LoginHint string
+	// UILocales sets the preferred UI languages (OpenID Connect ui_locales).
+	UILocales string
+	// OrganizationID shows that organization's sign-in experience.
+	OrganizationID string
+	// ReturnTo is a same-origin path ("/account?tab=1") to go back to after
+	// the callback; it is returned by HandleSignInCallback.
+	ReturnTo string
+	// ExtraParams are added to the authorization request. They cannot
+	// replace a parameter the client sets itself.
+	ExtraParams url.Values
+}
+
+// reservedParams are set by the client and cannot come from ExtraParams.
+var reservedParams = []string{
+	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "prompt", "resource", "request", "request_uri",
+	"first_screen", "interaction_mode", "identifier", "direct_sign_in", "login_hint",
+	"ui_locales", "organization_id",
+}
+
+var knownFirstScreens = []string{
+	FirstScreenSignIn, FirstScreenRegister, FirstScreenResetPassword,
+	FirstScreenIdentifierSignIn, FirstScreenIdentifierRegister, FirstScreenSingleSignOn,
+}
+
+// pendingSignIn is what the client remembers between SignIn and the callback.
+type pendingSignIn struct {
+	Verifier    string `json:"v"`
+	Nonce       string `json:"n"`
+	RedirectURI string `json:"r"`
+	ReturnTo    string `json:"t,omitempty"`
+	Created     int64  `json:"c"` // Unix nanoseconds, to order several per second
+}
+
+const (
+	// maxPendingSignIns bounds the sign-ins kept at once (several tabs);
+	// the oldest is dropped first.
+	maxPendingSignIns = 4
+	// signInTTL is how long a started sign-in can be completed.
+	signInTTL = 10 * time.Minute
+)
+
+// SignIn starts a sign-in and returns the provider's authorization URL to
+// redirect the browser to. Every call makes a fresh state, nonce and PKCE
+// (S256) verifier, kept in the Storage under the state so that sign-ins in
+// several tabs each complete.
+func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error) {
+	s := c.app.s
+	redirectURI := opts.RedirectURI
+	if redirectURI == "" {
+		redirectURI = s.redirectURI
+	}
+	if err := c.checkSignInOptions(redirectURI, &opts); err != nil {
+		return "", err
+	}
+	m, err := c.app.metadata(ctx)
+	if err != nil {
+		return "", err
+	}
+
+	state, err := randomString(16)
+	if err != nil {
+		return "", err
+	}
+	nonce, err := randomString(16)
+	if err != nil {
+		return "", err
+	}
+	verifier, err := randomString(32)
+	if err != nil {
+		return "", err
+	}
+
+	pending, err := c.loadPending(ctx)
+	if err != nil {
+		return "", err
+	}
+	now := s.now().UnixNano()
+	pending[state] = pendingSignIn{Verifier: verifier, Nonce: nonce, RedirectURI: redirectURI, ReturnTo: opts.ReturnTo, Created: now}
+	if err := c.savePending(ctx, pending); err != nil {
+		return "", err
+	}
+	if err := c.flush(ctx); err != nil {
+		return "", err
+	}
+
+	u, err := url.Parse(m.AuthorizationEndpoint)
+	if err != nil {
+		return "", wrapErr(ErrDiscovery, "authorization_endpoint", err)
+	}
+	q := u.Query()
+	for k, vs := range opts.ExtraParams {
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	q.Set("client_id", s.appID)
+	q.Set("redirect_uri", redirectURI)
+	q.Set("response_type", "code")
+	q.Set("scope", s.scopeString)
+	q.Set("state", state)
+	q.Set("nonce", nonce)
+	q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(verifier))
+	q.Set("code_challenge_method", "S256")
+	prompt := s.prompt
+	if len(opts.Prompt) > 0 {
+		prompt = strings.Join(opts.Prompt, " ")
+	}
+	q.Set("prompt", prompt)
+	for _, r := range s.resources {
+		q.Add("resource", r)
+	}
+	setIf(q, "first_screen", opts.FirstScreen)
+	setIf(q, "interaction_mode", opts.InteractionMode)
+	setIf(q, "identifier", strings.Join(opts.Identifiers, " "))
+	setIf(q, "direct_sign_in", opts.DirectSignIn)
+	setIf(q, "login_hint", opts.LoginHint)
+	setIf(q, "ui_locales", opts.UILocales)
+	setIf(q, "organization_id", opts.OrganizationID)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+func setIf(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
+}
+
+func (c *Client) checkSignInOptions(redirectURI string, o *SignInOptions) error {
+	var problems []error
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	if redirectURI == "" {
+		bad("no redirect URI: set Config.RedirectURI or SignInOptions.RedirectURI")
+	} else if err := checkRedirectURI(redirectURI); err != nil {
+		bad("redirect URI: %v", err)
+	}
+	for _, p := range o.Prompt {
+		if !slices.Contains(knownPrompts, p) {
+			bad("prompt %q is not one of %v", p, knownPrompts)
+		}
+	}
+	if o.FirstScreen != "" && !slices.Contains(knownFirstScreens, o.FirstScreen) {
+		bad("first screen %q is not one of %v", o.FirstScreen, knownFirstScreens)
+	}
+	if o.InteractionMode != "" && o.InteractionMode != InteractionModeSignIn && o.InteractionMode != InteractionModeSignUp {
+		bad("interaction mode %q is not %q or %q", o.InteractionMode, InteractionModeSignIn, InteractionModeSignUp)
+	}
+	for _, id := range o.Identifiers {
+		if id != IdentifierEmail && id != IdentifierPhone && id != IdentifierUsername {
+			bad("identifier %q is not email, phone or username", id)
+		}
+	}
+	if d := o.DirectSignIn; d != "" {
+		method, target, ok := strings.Cut(d, ":")
+		if !ok || target == "" || (method != "social" && method != "sso") {
+			bad("direct sign-in %q is not social:<target> or sso:<connector id>", d)
+		}
+	}
+	if o.ReturnTo != "" && !IsSafeReturnPath(o.ReturnTo) {
+		bad("return path %q is not a same-origin relative path", o.ReturnTo)
+	}
+	for k := range o.ExtraParams {
+		if slices.Contains(reservedParams, k) {
+			bad("extra parameter %q is set by the client and cannot be overridden", k)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, errors.Join(problems...))
+	}
+	return nil
+}
+
+// IsSafeReturnPath reports whether p is a path on this site that a browser
+// cannot read as another origin: it starts with one "/", and holds no
+// backslash, control character or scheme. "//evil.example", "/\evil.example"
+// and "https://evil.example" are all refused.
+func IsSafeReturnPath(p string) bool {
+	if p == "" || p[0] != '/' || len(p) > 2048 {
+		return false
+	}
+	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if b := p[i]; b < 0x20 || b == 0x7f || b == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && !u.IsAbs()
+}
+
+func (c *Client) loadPending(ctx context.Context) (map[string]pendingSignIn, error) {
+	raw, err := c.storage.Get(ctx, StorageKeySignIn)
+	if err != nil {
+		return nil, storageErr("get", StorageKeySignIn, err)
+	}
+	pending := map[string]pendingSignIn{}
+	if raw != "" {
+		if json.Unmarshal([]byte(raw), &pending) != nil {
+			pending = map[string]pendingSignIn{} // unreadable: as if none
+		}
+	}
+	// Drop expired entries, then the oldest beyond the bound (leaving room
+	// for the one about to be added).
+	now := c.app.s.now().UnixNano()
+	for k, p := range pending {
+		if now-p.Created > int64(signInTTL) || now < p.Created-int64(c.app.s.leeway) {
+			delete(pending, k)
+		}
+	}
+	for len(pending) >= maxPendingSignIns {
+		oldest := ""
+		for k, p := range pending {
+			if oldest == "" || p.Created < pending[oldest].Created || (p.Created == pending[oldest].Created && k < oldest) {
+				oldest = k
+			}
+		}
+		delete(pending, oldest)
+	}
+	return pending, nil
+}
+
+func (c *Client) savePending(ctx context.Context, pending map[string]pendingSignIn) error {
+	if len(pending) == 0 {
+		if err := c.storage.Delete(ctx, StorageKeySignIn); err != nil {
+			return storageErr("delete", StorageKeySignIn, err)
+		}
+		return nil
+	}
+	b, err := json.Marshal(pending)
+	if err != nil {
+		return storageErr("encode", StorageKeySignIn, err)
+	}
+	if err := c.storage.Set(ctx, StorageKeySignIn, string(b)); err != nil {
+		return storageErr("set", StorageKeySignIn, err)
+	}
+	return nil
+}
