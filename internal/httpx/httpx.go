@@ -1,0 +1,112 @@
+// Package httpx holds the HTTP defaults every package of the SDK shares: the
+// default client and its timeout, and capped reads of provider answers.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds every request to the provider when the caller gives
+// no *http.Client of its own.
+const DefaultTimeout = 10 * time.Second
+
+// MaxBodyBytes caps every body read from the provider: discovery, key sets,
+// token, userinfo and revocation answers.
+const MaxBodyBytes = 1 << 20
+
+// ErrTooLarge means an answer was larger than MaxBodyBytes.
+var ErrTooLarge = errors.New("answer larger than 1 MiB")
+
+// Client returns c, or a new client with DefaultTimeout when c is nil
+// (never http.DefaultClient, which has no timeout).
+func Client(c *http.Client) *http.Client {
+	if c != nil {
+		return c
+	}
+	return &http.Client{Timeout: DefaultTimeout}
+}
+
+// ReadBody reads r to its end, failing with ErrTooLarge past MaxBodyBytes
+// rather than handing on a truncated document.
+func ReadBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, ErrTooLarge
+	}
+	return b, nil
+}
+
+// GetJSON GETs uri with Accept: application/json and returns a 200 answer's
+// body (capped) and headers. Any other status is an error naming it.
+func GetJSON(ctx context.Context, client *http.Client, uri string) ([]byte, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return nil, nil, fmt.Errorf("GET %s answered HTTP %d", uri, resp.StatusCode)
+	}
+	body, err := ReadBody(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("GET %s: %w", uri, err)
+	}
+	return body, resp.Header, nil
+}
+
+// IsLoopbackHost reports whether host (without port) names this machine:
+// "localhost", a name under ".localhost", or a loopback IP.
+func IsLoopbackHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckEndpoint checks a provider base URL given in a configuration: an
+// absolute http(s) URL with no query, fragment or user info, https unless
+// the host is a loopback one or allowHTTP is set, and not a discovery or
+// issuer URL by mistake. what names the setting in the messages
+// ("Endpoint"). It returns the URL without a trailing slash.
+func CheckEndpoint(what, raw string, allowHTTP bool) (string, error) {
+	endpoint := strings.TrimRight(raw, "/")
+	if endpoint == "" {
+		return "", fmt.Errorf("%s must be provided", what)
+	}
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return "", fmt.Errorf("%s %q must be an absolute http(s) URL", what, raw)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(raw, "?#"):
+		return "", fmt.Errorf("%s %q must not carry a query, fragment or user info", what, raw)
+	case u.Scheme == "http" && !allowHTTP && !IsLoopbackHost(u.Hostname()):
+		return "", fmt.Errorf("%s %q must be https (http is accepted for loopback hosts, or with InsecureAllowHTTP)", what, raw)
+	}
+	if i := strings.Index(u.Path, "/.well-known/"); i >= 0 {
+		base := strings.TrimSuffix(endpoint[:len(endpoint)-len(u.Path)+i], "/oidc")
+		return "", fmt.Errorf("%s %q is a discovery URL: give the provider's base URL, %q", what, raw, base)
+	}
+	if strings.HasSuffix(u.Path, "/oidc") {
+		return "", fmt.Errorf("%s %q ends in /oidc, which the SDK adds itself: give the provider's base URL, %q", what, raw, strings.TrimSuffix(endpoint, "/oidc"))
+	}
+	return endpoint, nil
+}

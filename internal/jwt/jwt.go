@@ -1,0 +1,165 @@
+// Package jwt holds the JWT pieces every package of the SDK parses the same
+// way: the compact-serialization splitter, the "aud" claim (one string or an
+// array) and NumericDate (RFC 7519). It checks no signature: verification is
+// the key set's (internal/jwks).
+package jwt
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxTokenBytes caps a token any package parses. Logto's largest tokens
+// (an ID token of a user in hundreds of organizations) stay far below it.
+const MaxTokenBytes = 64 << 10
+
+// Errors of Split. They say what is wrong with the token's form; callers
+// wrap them in their invalid-token kind.
+var (
+	ErrTooLarge  = errors.New("token too large")
+	ErrMalformed = errors.New("not a compact JWS (three base64url parts)")
+)
+
+// Parts is a compact JWS split into its decoded header and payload.
+type Parts struct {
+	Header  []byte // decoded JOSE header, a JSON object
+	Payload []byte // decoded payload
+}
+
+// Split decodes the header and payload of a compact JWS (RFC 7515 section
+// 7.1) without checking the signature. It refuses a token over
+// MaxTokenBytes, one without exactly three parts, parts that are not
+// unpadded base64url, and a header or payload that is not a JSON object.
+func Split(raw string) (*Parts, error) {
+	if len(raw) > MaxTokenBytes {
+		return nil, ErrTooLarge
+	}
+	h, rest, ok1 := strings.Cut(raw, ".")
+	p, sig, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || h == "" || p == "" || strings.Contains(sig, ".") {
+		return nil, ErrMalformed
+	}
+	hb, err1 := base64.RawURLEncoding.DecodeString(h)
+	pb, err2 := base64.RawURLEncoding.DecodeString(p)
+	_, err3 := base64.RawURLEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil || err3 != nil || !isObject(hb) || !isObject(pb) {
+		return nil, ErrMalformed
+	}
+	return &Parts{Header: hb, Payload: pb}, nil
+}
+
+func isObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}'
+}
+
+// Header is the part of a JOSE header the SDK reads.
+type Header struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
+}
+
+// ParseHeader decodes the JOSE header of p.
+func (p *Parts) ParseHeader() (*Header, error) {
+	var h Header
+	if err := json.Unmarshal(p.Header, &h); err != nil {
+		return nil, ErrMalformed
+	}
+	return &h, nil
+}
+
+// TypIs reports whether a typ header value names the media type want
+// ("at+jwt", "logout+jwt"): media types compare case-insensitively and the
+// "application/" prefix may be left out (RFC 7515 section 4.1.9).
+func TypIs(typ, want string) bool {
+	t := strings.ToLower(typ)
+	return t == want || t == "application/"+want
+}
+
+// Audience is the "aud" claim: one string or an array of strings (RFC 7519
+// section 4.1.3).
+type Audience []string
+
+// UnmarshalJSON accepts both forms and refuses anything else.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return errors.New("aud is neither a string nor an array of strings")
+	}
+	*a = list
+	return nil
+}
+
+// Contains reports whether a holds s.
+func (a Audience) Contains(s string) bool { return slices.Contains(a, s) }
+
+// maxNumericDate bounds a NumericDate to a year no token will see (about
+// 36812), so conversions cannot overflow.
+const maxNumericDate = 1 << 40
+
+// NumericDate is a JWT time: seconds since the Unix epoch, possibly
+// fractional (RFC 7519 section 2). The zero value means the claim was
+// absent.
+type NumericDate struct{ time.Time }
+
+// UnmarshalJSON accepts a finite, non-negative number of seconds.
+func (d *NumericDate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		d.Time = time.Time{}
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return errors.New("a date claim is not a number")
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxNumericDate {
+		return errors.New("a date claim is out of range")
+	}
+	sec, frac := math.Modf(f)
+	d.Time = time.Unix(int64(sec), int64(frac*1e9))
+	return nil
+}
+
+// MarshalJSON writes whole seconds, as providers do.
+func (d NumericDate) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(d.Unix())
+}
+
+// UnixMilliDate is a time in milliseconds since the Unix epoch, as Logto
+// writes created_at and updated_at.
+type UnixMilliDate struct{ time.Time }
+
+// UnmarshalJSON accepts a finite, non-negative number of milliseconds.
+func (d *UnixMilliDate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		d.Time = time.Time{}
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return errors.New("a date claim is not a number")
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxNumericDate*1000 {
+		return errors.New("a date claim is out of range")
+	}
+	d.Time = time.UnixMilli(int64(f))
+	return nil
+}
