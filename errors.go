@@ -13,11 +13,11 @@ import (
 var (
 	// ErrNotAuthenticated means there is no signed-in user in the storage, or
 	// the provider has ended the session (an invalid_grant on refresh).
-	ErrNotAuthenticated = kind.NotAuthenticated
+	ErrNotAuthenticated = kind.ErrNotAuthenticated
 
 	// ErrInvalidConfig means Config failed validation; the error lists every
 	// problem at once.
-	ErrInvalidConfig = kind.InvalidConfig
+	ErrInvalidConfig = kind.ErrInvalidConfig
 
 	// ErrDiscovery means the provider's metadata could not be fetched or is not
 	// acceptable (for example its issuer is not <Endpoint>/oidc). Fetching is
@@ -36,15 +36,15 @@ var (
 
 	// ErrInvalidToken means a token from the provider failed validation
 	// (signature, issuer, audience, expiry, nonce, at_hash, subject ...).
-	ErrInvalidToken = kind.InvalidToken
+	ErrInvalidToken = kind.ErrInvalidToken
 
 	// ErrProvider means a request to the provider failed: it was unreachable,
 	// timed out, or answered something that is not a valid protocol response.
 	// An *OAuthError also matches it.
-	ErrProvider = kind.Provider
+	ErrProvider = kind.ErrProvider
 
 	// ErrStorage means the Storage failed to read or write.
-	ErrStorage = kind.Storage
+	ErrStorage = kind.ErrStorage
 
 	// ErrInvalidRequest means an argument passed to the client is unusable (for
 	// example a malformed redirect URI or an unknown resource).

@@ -44,7 +44,7 @@ type Document struct {
 func URL(issuer string) string { return issuer + "/.well-known/openid-configuration" }
 
 // Parse decodes a metadata document and checks it against the issuer it was
-// fetched for. Errors match kind.Provider: the provider's answer is at fault.
+// fetched for. Errors match kind.ErrProvider: the provider's answer is at fault.
 //
 // It refuses a document whose issuer is not exactly issuer (section 4.3:
 // otherwise an attacker's metadata could stand in), one without jwks_uri,
@@ -54,17 +54,17 @@ func URL(issuer string) string { return issuer + "/.well-known/openid-configurat
 func Parse(body []byte, issuer string) (*Document, error) {
 	var d Document
 	if err := json.Unmarshal(body, &d); err != nil {
-		return nil, fmt.Errorf("%w: metadata is not a JSON object: %w", kind.Provider, err)
+		return nil, fmt.Errorf("%w: metadata is not a JSON object: %w", kind.ErrProvider, err)
 	}
 	if d.Issuer != issuer {
-		return nil, fmt.Errorf("%w: metadata names issuer %q, expected %q", kind.Provider, d.Issuer, issuer)
+		return nil, fmt.Errorf("%w: metadata names issuer %q, expected %q", kind.ErrProvider, d.Issuer, issuer)
 	}
 	if d.JWKSURI == "" {
-		return nil, fmt.Errorf("%w: metadata has no jwks_uri", kind.Provider)
+		return nil, fmt.Errorf("%w: metadata has no jwks_uri", kind.ErrProvider)
 	}
 	iu, err := url.Parse(issuer)
 	if err != nil {
-		return nil, fmt.Errorf("%w: issuer %q is not a URL", kind.Provider, issuer)
+		return nil, fmt.Errorf("%w: issuer %q is not a URL", kind.ErrProvider, issuer)
 	}
 	for _, e := range []struct{ name, value string }{
 		{"authorization_endpoint", d.AuthorizationEndpoint},
@@ -81,20 +81,20 @@ func Parse(body []byte, issuer string) (*Document, error) {
 		}
 		u, err := url.Parse(e.value)
 		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Fragment != "" || u.User != nil {
-			return nil, fmt.Errorf("%w: %s %q is not an absolute http(s) URL", kind.Provider, e.name, e.value)
+			return nil, fmt.Errorf("%w: %s %q is not an absolute http(s) URL", kind.ErrProvider, e.name, e.value)
 		}
 		if u.Scheme == "http" && iu.Scheme != "http" {
-			return nil, fmt.Errorf("%w: %s %q is http while the issuer is https: refused, secrets and tokens would travel in clear", kind.Provider, e.name, e.value)
+			return nil, fmt.Errorf("%w: %s %q is http while the issuer is https: refused, secrets and tokens would travel in clear", kind.ErrProvider, e.name, e.value)
 		}
 	}
 	return &d, nil
 }
 
-// Fetch GETs and parses the metadata of issuer. Errors match kind.Provider.
+// Fetch GETs and parses the metadata of issuer. Errors match kind.ErrProvider.
 func Fetch(ctx context.Context, client *http.Client, issuer string) (*Document, error) {
 	body, _, err := httpx.GetJSON(ctx, client, URL(issuer))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", kind.Provider, err)
+		return nil, fmt.Errorf("%w: %w", kind.ErrProvider, err)
 	}
 	return Parse(body, issuer)
 }
@@ -128,7 +128,7 @@ type flight[T any] struct {
 }
 
 // Get returns the cached value, loading it when there is none. Errors from
-// waiting are ctx's, wrapped in kind.Provider.
+// waiting are ctx's, wrapped in kind.ErrProvider.
 func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	c.mu.Lock()
 	if c.ok {
@@ -166,7 +166,7 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 		return f.val, f.err
 	case <-ctx.Done():
 		var zero T
-		return zero, fmt.Errorf("%w: waiting for the provider's metadata: %w", kind.Provider, ctx.Err())
+		return zero, fmt.Errorf("%w: waiting for the provider's metadata: %w", kind.ErrProvider, ctx.Err())
 	}
 }
 

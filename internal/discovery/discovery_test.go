@@ -36,7 +36,7 @@ func TestParse(t *testing.T) {
 		"http revocation":   doc(`,"revocation_endpoint":"http://id.example.com/revoke"`),
 		"javascript":        doc(`,"end_session_endpoint":"javascript:alert(1)"`),
 	} {
-		if _, err := Parse(body, iss); !errors.Is(err, kind.Provider) {
+		if _, err := Parse(body, iss); !errors.Is(err, kind.ErrProvider) {
 			t.Errorf("%s: err %v, want the provider kind", name, err)
 		}
 	}
@@ -73,7 +73,7 @@ func TestCacheSharesOneFetchAndCoolsDown(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := c.Get(context.Background()); !errors.Is(err, kind.Provider) {
+			if _, err := c.Get(context.Background()); !errors.Is(err, kind.ErrProvider) {
 				t.Errorf("provider down: %v", err)
 			}
 		}()
@@ -104,7 +104,7 @@ func TestCacheCallerCancellation(t *testing.T) {
 	c := &Cache[int]{Load: func(ctx context.Context) (int, error) { <-release; return 7, nil }}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.Get(ctx); !errors.Is(err, context.Canceled) || !errors.Is(err, kind.Provider) {
+	if _, err := c.Get(ctx); !errors.Is(err, context.Canceled) || !errors.Is(err, kind.ErrProvider) {
 		t.Fatalf("canceled caller: %v", err)
 	}
 	close(release)

@@ -60,12 +60,12 @@ func IsAsymmetric(alg string) bool {
 	return false
 }
 
-// Errors. ErrUnknownKey and ErrBadSignature match kind.InvalidToken: the
-// token is at fault. A set that cannot be had matches kind.Provider.
+// Errors. ErrUnknownKey and ErrBadSignature match kind.ErrInvalidToken: the
+// token is at fault. A set that cannot be had matches kind.ErrProvider.
 var (
-	ErrUnknownKey   = fmt.Errorf("%w: unknown signing key", kind.InvalidToken)
-	ErrBadSignature = fmt.Errorf("%w: bad signature", kind.InvalidToken)
-	ErrAlgorithm    = fmt.Errorf("%w: signature algorithm not accepted", kind.InvalidToken)
+	ErrUnknownKey   = fmt.Errorf("%w: unknown signing key", kind.ErrInvalidToken)
+	ErrBadSignature = fmt.Errorf("%w: bad signature", kind.ErrInvalidToken)
+	ErrAlgorithm    = fmt.Errorf("%w: signature algorithm not accepted", kind.ErrInvalidToken)
 )
 
 // Key is a verification key with its RFC 7638 thumbprint, by which a
@@ -134,7 +134,7 @@ func (s *Set) Keys(ctx context.Context, kid string) ([]Key, error) {
 			case <-ch:
 			case <-ctx.Done():
 				s.mu.Lock()
-				return nil, fmt.Errorf("%w: waiting for the key set: %w", kind.Provider, ctx.Err())
+				return nil, fmt.Errorf("%w: waiting for the key set: %w", kind.ErrProvider, ctx.Err())
 			}
 			s.mu.Lock()
 			continue
@@ -145,7 +145,7 @@ func (s *Set) Keys(ctx context.Context, kid string) ([]Key, error) {
 			case len(found) > 0:
 				return found, nil // stale, kept because the refresh failed
 			case s.keys == nil:
-				return nil, fmt.Errorf("%w: key set: %w", kind.Provider, s.lastErr)
+				return nil, fmt.Errorf("%w: key set: %w", kind.ErrProvider, s.lastErr)
 			default:
 				return nil, ErrUnknownKey
 			}
@@ -200,7 +200,7 @@ func match(keys []Key, kid string) []Key {
 // returns its payload and the key that signed it.
 func (s *Set) Verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, *Key, error) {
 	if len(jws.Signatures) != 1 {
-		return nil, nil, fmt.Errorf("%w: want exactly one signature", kind.InvalidToken)
+		return nil, nil, fmt.Errorf("%w: want exactly one signature", kind.ErrInvalidToken)
 	}
 	hdr := jws.Signatures[0].Header
 	alg := jose.SignatureAlgorithm(hdr.Algorithm)
@@ -232,7 +232,7 @@ func (s *Set) Verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, *
 func (s *Set) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
 	jws, err := jose.ParseSignedCompact(raw, s.algs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: malformed token: %w", kind.InvalidToken, err)
+		return nil, fmt.Errorf("%w: malformed token: %w", kind.ErrInvalidToken, err)
 	}
 	out, _, err := s.Verify(ctx, jws)
 	return out, err

@@ -106,7 +106,7 @@ func TestVerifyAndRotation(t *testing.T) {
 		t.Fatalf("verify: %s, %v", out, err)
 	}
 	// A token signed by b but naming a's kid fails as a bad signature.
-	if _, err := set.VerifySignature(ctx, b.sign(t, "a")); !errors.Is(err, ErrBadSignature) || !errors.Is(err, kind.InvalidToken) {
+	if _, err := set.VerifySignature(ctx, b.sign(t, "a")); !errors.Is(err, ErrBadSignature) || !errors.Is(err, kind.ErrInvalidToken) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	// The provider rotates to b: within the cooldown, b's tokens fail fast
@@ -150,7 +150,7 @@ func TestRandomKidFloodIsRationed(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, err := set.VerifySignature(context.Background(), a.sign(t, "forged-"+strings.Repeat("x", i%7)+string(rune('a'+i%26))))
-			if err == nil || !errors.Is(err, kind.InvalidToken) {
+			if err == nil || !errors.Is(err, kind.ErrInvalidToken) {
 				t.Errorf("forged kid: %v", err)
 			}
 		}()
@@ -184,7 +184,7 @@ func TestFirstFetchFailureIsProvider(t *testing.T) {
 	set := New(ks.srv.URL, nil, ks.now, nil)
 	a := newSigner(t, "a")
 	_, err := set.VerifySignature(context.Background(), a.sign(t, "a"))
-	if !errors.Is(err, kind.Provider) || errors.Is(err, kind.InvalidToken) {
+	if !errors.Is(err, kind.ErrProvider) || errors.Is(err, kind.ErrInvalidToken) {
 		t.Fatalf("err %v, want the provider kind only", err)
 	}
 }
@@ -195,7 +195,7 @@ func TestBodyCapped(t *testing.T) {
 	pub, _ := json.Marshal(a.public())
 	ks.body = []byte(`{"keys":[` + string(pub) + `],"pad":"` + strings.Repeat("a", 1<<20) + `"}`)
 	set := New(ks.srv.URL, nil, ks.now, nil)
-	if _, err := set.VerifySignature(context.Background(), a.sign(t, "a")); !errors.Is(err, kind.Provider) {
+	if _, err := set.VerifySignature(context.Background(), a.sign(t, "a")); !errors.Is(err, kind.ErrProvider) {
 		t.Fatalf("oversized JWKS: %v, want the provider kind", err)
 	}
 }

@@ -8,15 +8,15 @@ package kind
 import "errors"
 
 var (
-	// NotAuthenticated: nobody is signed in, or the provider ended the session.
-	NotAuthenticated = errors.New("logto: not signed in")
-	// InvalidConfig: a configuration failed validation.
-	InvalidConfig = errors.New("logto: invalid config")
-	// InvalidToken: a token failed validation.
-	InvalidToken = errors.New("logto: invalid token")
-	// Provider: the provider could not be reached, or answered something
+	// ErrNotAuthenticated: nobody is signed in, or the provider ended the session.
+	ErrNotAuthenticated = errors.New("logto: not signed in")
+	// ErrInvalidConfig: a configuration failed validation.
+	ErrInvalidConfig = errors.New("logto: invalid config")
+	// ErrInvalidToken: a token failed validation.
+	ErrInvalidToken = errors.New("logto: invalid token")
+	// ErrProvider: the provider could not be reached, or answered something
 	// that is not a valid protocol answer (discovery, keys, token endpoint).
-	Provider = errors.New("logto: provider request failed")
-	// Storage: a session storage failed to read or write.
-	Storage = errors.New("logto: storage failure")
+	ErrProvider = errors.New("logto: provider request failed")
+	// ErrStorage: a session storage failed to read or write.
+	ErrStorage = errors.New("logto: storage failure")
 )
