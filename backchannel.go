@@ -3,20 +3,17 @@ package logto
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // Back-channel logout limits.
@@ -52,8 +49,8 @@ type LogoutClaims struct {
 	SessionID string
 	// Audience is the aud claim; it holds the app's ID.
 	Audience Audience
-	// IssuedAt is the iat claim, in seconds since the Unix epoch.
-	IssuedAt int64
+	// IssuedAt is the iat claim.
+	IssuedAt time.Time
 	// JWTID is the jti claim, unique per token.
 	JWTID string
 	// Raw is the token's whole payload, for claims not listed here.
@@ -94,7 +91,8 @@ func (a *App) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutClaims,
 	if len(raw) > maxLogoutRequestBytes {
 		return nil, wrapErr(ErrInvalidToken, "logout token too large", nil)
 	}
-	if err := checkLogoutHeader(raw); err != nil {
+	parts, err := checkLogoutHeader(raw)
+	if err != nil {
 		return nil, err
 	}
 	m, err := a.metadata(ctx)
@@ -105,56 +103,37 @@ func (a *App) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutClaims,
 	v := m.logoutVerifier
 	// go-oidc checks the signature (with m.algs only), iss and aud; expiry is
 	// ours, as its check would refuse a token without exp.
-	if _, err := v.Verify(oidc.ClientContext(ctx, s.httpClient), raw); err != nil {
-		return nil, wrapErr(ErrInvalidToken, "logout token", err)
-	}
-	payload, err := jwtPayload(raw)
-	if err != nil {
+	if _, err := verify(ctx, v, raw, "logout token"); err != nil {
 		return nil, err
 	}
-	claims, err := checkLogoutClaims(payload, m.Issuer, s.appID, s.now(), s.leeway)
+	claims, err := checkLogoutClaims(parts.Payload, m.Issuer, s.appID, s.now(), s.leeway)
 	if err != nil {
 		return nil, err
 	}
 	// Last, so that only valid tokens take room in the replay cache.
-	expires := time.Unix(claims.IssuedAt, 0).Add(LogoutTokenMaxAge + s.leeway)
+	expires := claims.IssuedAt.Add(LogoutTokenMaxAge + s.leeway)
 	if err := a.logoutReplay.add(claims.JWTID, expires, s.now()); err != nil {
 		return nil, err
 	}
 	return claims, nil
 }
 
-// checkLogoutHeader refuses a token that is not a compact JWS or whose typ
-// header names another kind of JWT (section 2.4: logout tokens should be
+// checkLogoutHeader splits the token and refuses one whose typ header
+// names another kind of JWT (section 2.4: logout tokens should be
 // explicitly typed; an ID token or access token is no logout token).
-func checkLogoutHeader(raw string) error {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return wrapErr(ErrInvalidToken, "logout token is not a compact JWS", nil)
-	}
-	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+func checkLogoutHeader(raw string) (*jwt.Parts, error) {
+	parts, err := jwt.Split(raw)
 	if err != nil {
-		return wrapErr(ErrInvalidToken, "logout token header is not base64url", nil)
+		return nil, wrapErr(ErrInvalidToken, "logout token", err)
 	}
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(hb, &hdr); err != nil || hdr == nil {
-		return wrapErr(ErrInvalidToken, "logout token header is not a JSON object", nil)
+	hdr, err := parts.ParseHeader()
+	if err != nil {
+		return nil, wrapErr(ErrInvalidToken, "logout token header", err)
 	}
-	rawTyp, ok := hdr["typ"]
-	if !ok {
-		return nil
+	if hdr.Typ != "" && !jwt.TypIs(hdr.Typ, "logout+jwt") {
+		return nil, wrapErr(ErrInvalidToken, fmt.Sprintf("logout token typ header is %q, not logout+jwt", hdr.Typ), nil)
 	}
-	var typ string
-	if err := json.Unmarshal(rawTyp, &typ); err != nil {
-		return wrapErr(ErrInvalidToken, "logout token typ header is not a string", nil)
-	}
-	// Media types are case-insensitive and "application/" may be omitted
-	// (RFC 7515 section 4.1.9).
-	t := strings.ToLower(typ)
-	if t != "logout+jwt" && t != "application/logout+jwt" {
-		return wrapErr(ErrInvalidToken, fmt.Sprintf("logout token typ header is %q, not logout+jwt", typ), nil)
-	}
-	return nil
+	return parts, nil
 }
 
 // checkLogoutClaims checks the claims of a logout token whose signature is
@@ -207,22 +186,33 @@ func checkLogoutClaims(payload []byte, issuer, appID string, now time.Time, leew
 		return bad("it holds a nonce")
 	}
 
-	iat, has, ok := numericDate(all["iat"])
+	date := func(name string) (t time.Time, has, ok bool) {
+		v, has := all[name]
+		if !has {
+			return time.Time{}, false, false
+		}
+		var d jwt.NumericDate
+		if json.Unmarshal(v, &d) != nil || d.IsZero() {
+			return time.Time{}, true, false
+		}
+		return d.Time, true, true
+	}
+	iat, has, ok := date("iat")
 	switch {
 	case !has:
 		return bad("no iat")
 	case !ok:
 		return bad("iat is not a number")
-	case time.Unix(iat, 0).After(now.Add(leeway)):
+	case iat.After(now.Add(leeway)):
 		return bad("iat is in the future")
-	case time.Unix(iat, 0).Before(now.Add(-LogoutTokenMaxAge - leeway)):
+	case iat.Before(now.Add(-LogoutTokenMaxAge - leeway)):
 		return bad(fmt.Sprintf("issued more than %v ago", LogoutTokenMaxAge))
 	}
 	c.IssuedAt = iat
-	if exp, has, ok := numericDate(all["exp"]); has && (!ok || !time.Unix(exp, 0).After(now.Add(-leeway))) {
+	if exp, has, ok := date("exp"); has && (!ok || !exp.After(now.Add(-leeway))) {
 		return bad("expired")
 	}
-	if nbf, has, ok := numericDate(all["nbf"]); has && (!ok || time.Unix(nbf, 0).After(now.Add(leeway))) {
+	if nbf, has, ok := date("nbf"); has && (!ok || nbf.After(now.Add(leeway))) {
 		return bad("not valid yet (nbf)")
 	}
 
@@ -239,20 +229,6 @@ func checkLogoutClaims(payload []byte, issuer, appID string, now time.Time, leew
 		return bad("the back-channel logout event is not a JSON object")
 	}
 	return c, nil
-}
-
-// numericDate reads a JWT NumericDate (RFC 7519 section 2): has is false
-// when the claim is absent, ok false when it is not a finite number.
-func numericDate(raw json.RawMessage) (v int64, has, ok bool) {
-	if raw == nil {
-		return 0, false, false
-	}
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil || math.IsNaN(f) || math.IsInf(f, 0) ||
-		f < 0 || f > 1<<53 {
-		return 0, true, false
-	}
-	return int64(f), true, true
 }
 
 // BackchannelLogoutHandler serves the app's backchannel_logout_uri (OpenID

@@ -114,7 +114,7 @@ func TestBackchannelLogoutValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	if claims.Subject != logtotest.DefaultUser().Subject || claims.JWTID != "j-1" || claims.Issuer != e.p.Issuer() ||
-		!claims.Audience.Contains(e.p.ClientID()) || claims.IssuedAt == 0 || len(claims.Raw) == 0 {
+		!claims.Audience.Contains(e.p.ClientID()) || claims.IssuedAt.IsZero() || len(claims.Raw) == 0 {
 		t.Errorf("claims %+v", claims)
 	}
 }

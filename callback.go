@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
 // SignInResult is what a completed sign-in returns.
@@ -163,7 +165,7 @@ func (c *Client) startSession(ctx context.Context) error {
 }
 
 // storeTokens writes the tokens of a code exchange.
-func (c *Client) storeTokens(ctx context.Context, tok *tokenResponse, sent time.Time) error {
+func (c *Client) storeTokens(ctx context.Context, tok *tokenendpoint.Response, sent time.Time) error {
 	if err := c.storage.Set(ctx, StorageKeyIDToken, tok.IDToken); err != nil {
 		return storageErr("set", StorageKeyIDToken, err)
 	}
@@ -172,7 +174,7 @@ func (c *Client) storeTokens(ctx context.Context, tok *tokenResponse, sent time.
 			return storageErr("set", StorageKeyRefreshToken, err)
 		}
 	}
-	return c.storeToken(ctx, "", tok.accessToken(sent))
+	return c.storeToken(ctx, "", accessTokenFrom(tok, sent))
 }
 
 // sameRedirectURI compares the URL the callback arrived at with the redirect

@@ -23,6 +23,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/seed098cf14d/logto/internal/discovery"
 )
 
 // App is an application registered at the provider. It holds the validated
@@ -31,7 +33,7 @@ import (
 // safe for concurrent use.
 type App struct {
 	s            *settings
-	disc         discovery
+	disc         discovery.Cache[*metadata]
 	refresher    refresher
 	logoutReplay replayCache
 	claims       claimsCache
@@ -45,7 +47,10 @@ func NewApp(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{s: s}, nil
+	a := &App{s: s}
+	a.disc.Load = a.loadMetadata
+	a.disc.Now = s.now
+	return a, nil
 }
 
 // Client is one request's (or one user session's) view of an App: it reads

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/discovery"
+	"github.com/seed098cf14d/logto/internal/jwks"
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
@@ -317,10 +319,10 @@ func TestCallbackIDTokenAttacks(t *testing.T) {
 }
 
 var attackReasons = map[string]string{
-	"bad signature":                       "failed to verify id token signature",
+	"bad signature":                       "bad signature",
 	"alg none":                            `unexpected signature algorithm "none"`,
 	"HS256 with the public key as secret": `unexpected signature algorithm "HS256"`,
-	"key the provider does not publish":   "failed to verify id token signature",
+	"key the provider does not publish":   "unknown signing key",
 	"wrong issuer":                        "issued by a different provider",
 	"wrong audience":                      "expected audience",
 	"several audiences, no azp":           "no azp claim",
@@ -350,7 +352,7 @@ func TestExpiryWithinLeewayAccepted(t *testing.T) {
 }
 
 func TestKeyRotationAndUnknownKeyTypes(t *testing.T) {
-	e := newEnv(t, nil)
+	e, clk := newClockEnv(t)
 	// A key set that also holds keys this client cannot use must still work.
 	e.p.AddRawJWK([]byte(`{"kty":"OKP","crv":"Ed448","x":"` + strings.Repeat("A", 76) + `","kid":"ed448"}`))
 	e.p.AddRawJWK([]byte(`{"kty":"made-up","kid":"weird"}`))
@@ -363,7 +365,9 @@ func TestKeyRotationAndUnknownKeyTypes(t *testing.T) {
 	if e.p.SigningKeyID() == old {
 		t.Fatal("RotateKeys kept the kid")
 	}
-	// The new kid is unknown to the cached key set: one refetch, then success.
+	// The new kid is unknown to the cached key set: once the refetch
+	// cooldown since the last fetch has passed, one refetch, then success.
+	clk.advance(jwks.Cooldown)
 	e.signIn(t, logto.NewMemoryStorage())
 	if n := e.p.Requests("jwks"); n != 2 {
 		t.Errorf("jwks requests = %d, want 2", n)
@@ -498,7 +502,7 @@ func TestProviderErrorOnCallback(t *testing.T) {
 }
 
 func TestDiscoveryFailuresAreNotCached(t *testing.T) {
-	e := newEnv(t, nil)
+	e, clk := newClockEnv(t)
 	ctx := context.Background()
 	c := e.app.Client(logto.NewMemoryStorage())
 
@@ -506,11 +510,17 @@ func TestDiscoveryFailuresAreNotCached(t *testing.T) {
 	if _, err := c.SignIn(ctx, logto.SignInOptions{}); !errors.Is(err, logto.ErrDiscovery) || !errors.Is(err, logto.ErrProvider) {
 		t.Fatalf("provider down: err = %v", err)
 	}
+	// Within the cooldown the failure is answered without a new fetch.
+	if _, err := c.SignIn(ctx, logto.SignInOptions{}); !errors.Is(err, logto.ErrDiscovery) || e.p.Requests("discovery") != 1 {
+		t.Fatalf("inside the cooldown: err = %v, %d fetches", err, e.p.Requests("discovery"))
+	}
+	clk.advance(discovery.Cooldown)
 	e.p.SetFaults(logtotest.Faults{DiscoveryIssuer: "https://evil.example/oidc"})
 	if _, err := c.SignIn(ctx, logto.SignInOptions{}); !errors.Is(err, logto.ErrDiscovery) {
 		t.Fatalf("foreign issuer: err = %v", err)
 	}
 	e.p.SetFaults(logtotest.Faults{})
+	clk.advance(discovery.Cooldown)
 	e.signIn(t, logto.NewMemoryStorage())
 	if n := e.p.Requests("discovery"); n != 3 {
 		t.Errorf("discovery requests = %d, want 3", n)

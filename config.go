@@ -3,12 +3,13 @@ package logto
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/httpx"
 )
 
 // DefaultClockLeeway is the clock skew tolerated when checking token times.
@@ -16,7 +17,7 @@ const DefaultClockLeeway = 60 * time.Second
 
 // DefaultHTTPTimeout bounds every request to the provider when Config.HTTPClient
 // is nil.
-const DefaultHTTPTimeout = 10 * time.Second
+const DefaultHTTPTimeout = httpx.DefaultTimeout
 
 // Config describes the application registered at the provider. It is plain
 // data: zero values mean the documented defaults, and NewApp validates it once,
@@ -78,21 +79,20 @@ type Config struct {
 // settings is a validated, defaulted copy of Config. It is never mutated after
 // NewApp returns.
 type settings struct {
-	endpoint     string
-	issuer       string
-	discoveryURL string
-	appID        string
-	appSecret    string
-	scopes       []string
-	scopeString  string
-	resources    []string
-	prompt       string
-	redirectURI  string
-	postLogout   string
-	httpClient   *http.Client
-	leeway       time.Duration
-	margin       time.Duration
-	now          func() time.Time
+	endpoint    string
+	issuer      string
+	appID       string
+	appSecret   string
+	scopes      []string
+	scopeString string
+	resources   []string
+	prompt      string
+	redirectURI string
+	postLogout  string
+	httpClient  *http.Client
+	leeway      time.Duration
+	margin      time.Duration
+	now         func() time.Time
 }
 
 var knownPrompts = []string{PromptNone, PromptLogin, PromptConsent, PromptSelectAccount}
@@ -105,15 +105,9 @@ func (c *Config) validate() (*settings, error) {
 		problems = append(problems, fmt.Errorf(format, args...))
 	}
 
-	endpoint := strings.TrimRight(c.Endpoint, "/")
-	if endpoint == "" {
-		bad("Endpoint must be provided")
-	} else if u, err := url.Parse(endpoint); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		bad("Endpoint %q must be an absolute http(s) URL", c.Endpoint)
-	} else if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		bad("Endpoint %q must not carry a query, fragment or user info", c.Endpoint)
-	} else if u.Scheme == "http" && !c.InsecureAllowHTTP && !isLoopbackHost(u.Hostname()) {
-		bad("Endpoint %q must be https (http is accepted for loopback hosts, or with InsecureAllowHTTP)", c.Endpoint)
+	endpoint, err := httpx.CheckEndpoint("Endpoint", c.Endpoint, c.InsecureAllowHTTP)
+	if err != nil {
+		problems = append(problems, err)
 	}
 	if c.AppID == "" {
 		bad("AppID must be provided")
@@ -179,25 +173,22 @@ func (c *Config) validate() (*settings, error) {
 	}
 
 	s := &settings{
-		endpoint:     endpoint,
-		issuer:       endpoint + "/oidc",
-		discoveryURL: endpoint + "/oidc/.well-known/openid-configuration",
-		appID:        c.AppID,
-		appSecret:    c.AppSecret,
-		scopes:       scopes,
-		scopeString:  strings.Join(scopes, " "),
-		resources:    resources,
-		prompt:       strings.Join(appendUnique(nil, prompts...), " "),
-		redirectURI:  c.RedirectURI,
-		postLogout:   c.PostLogoutRedirectURI,
-		httpClient:   c.HTTPClient,
-		leeway:       c.ClockLeeway,
-		margin:       c.ExpiryMargin,
-		now:          c.Now,
+		endpoint:    endpoint,
+		issuer:      endpoint + "/oidc",
+		appID:       c.AppID,
+		appSecret:   c.AppSecret,
+		scopes:      scopes,
+		scopeString: strings.Join(scopes, " "),
+		resources:   resources,
+		prompt:      strings.Join(appendUnique(nil, prompts...), " "),
+		redirectURI: c.RedirectURI,
+		postLogout:  c.PostLogoutRedirectURI,
+		httpClient:  c.HTTPClient,
+		leeway:      c.ClockLeeway,
+		margin:      c.ExpiryMargin,
+		now:         c.Now,
 	}
-	if s.httpClient == nil {
-		s.httpClient = &http.Client{Timeout: DefaultHTTPTimeout}
-	}
+	s.httpClient = httpx.Client(s.httpClient)
 	if s.leeway == 0 {
 		s.leeway = DefaultClockLeeway
 	}
@@ -240,14 +231,6 @@ func checkRedirectURI(raw string) error {
 		return fmt.Errorf("%q must not contain a fragment", raw)
 	}
 	return nil
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func appendUnique(list []string, add ...string) []string {

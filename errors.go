@@ -94,6 +94,9 @@ type kindError struct {
 
 func (e *kindError) Error() string {
 	s := e.kind.Error()
+	if e.cause != nil && errors.Is(e.cause, e.kind) {
+		s = "logto" // the cause names the kind already
+	}
 	if e.msg != "" {
 		s += ": " + e.msg
 	}

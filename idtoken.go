@@ -2,15 +2,13 @@ package logto
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // Audience is the aud claim: one string or a list (RFC 7519 section 4.1.3).
@@ -18,20 +16,7 @@ type Audience []string
 
 // UnmarshalJSON accepts both forms.
 func (a *Audience) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*a = Audience{s}
-		return nil
-	}
-	var list []string
-	if err := json.Unmarshal(b, &list); err != nil {
-		return err
-	}
-	*a = list
-	return nil
+	return (*jwt.Audience)(a).UnmarshalJSON(b)
 }
 
 // Contains reports whether aud holds s.
@@ -40,16 +25,18 @@ func (a Audience) Contains(s string) bool { return slices.Contains(a, s) }
 // IDTokenClaims are the claims of a verified ID token: the standard ones,
 // Logto's, and Raw, the whole payload, for anything else.
 type IDTokenClaims struct {
-	Issuer          string   `json:"iss"`
-	Subject         string   `json:"sub"`
-	Audience        Audience `json:"aud"`
-	Expiry          int64    `json:"exp"`
-	IssuedAt        int64    `json:"iat"`
-	AuthTime        int64    `json:"auth_time,omitempty"`
-	Nonce           string   `json:"nonce,omitempty"`
-	AuthorizedParty string   `json:"azp,omitempty"`
-	AtHash          string   `json:"at_hash,omitempty"`
-	SessionID       string   `json:"sid,omitempty"`
+	Issuer   string    `json:"iss"`
+	Subject  string    `json:"sub"`
+	Audience Audience  `json:"aud"`
+	Expiry   time.Time `json:"exp"`
+	IssuedAt time.Time `json:"iat"`
+	// AuthTime is when the user last authenticated; zero when the token
+	// does not say.
+	AuthTime        time.Time `json:"auth_time,omitzero"`
+	Nonce           string    `json:"nonce,omitempty"`
+	AuthorizedParty string    `json:"azp,omitempty"`
+	AtHash          string    `json:"at_hash,omitempty"`
+	SessionID       string    `json:"sid,omitempty"`
 
 	// UserClaims are the user's claims, by scope.
 	UserClaims
@@ -67,8 +54,28 @@ func (c *IDTokenClaims) Extra() (map[string]any, error) {
 	return m, nil
 }
 
-// ExpiresAt returns exp as a time.
-func (c *IDTokenClaims) ExpiresAt() time.Time { return time.Unix(c.Expiry, 0) }
+// UnmarshalJSON reads the claims of a token payload: aud as a string or a
+// list, and the JWT's times (NumericDate seconds, Logto's created_at and
+// updated_at in milliseconds) into time.Time.
+func (c *IDTokenClaims) UnmarshalJSON(b []byte) error {
+	type plain IDTokenClaims
+	aux := struct {
+		*plain
+		Audience  jwt.Audience      `json:"aud"`
+		Expiry    jwt.NumericDate   `json:"exp"`
+		IssuedAt  jwt.NumericDate   `json:"iat"`
+		AuthTime  jwt.NumericDate   `json:"auth_time"`
+		CreatedAt jwt.UnixMilliDate `json:"created_at"`
+		UpdatedAt jwt.UnixMilliDate `json:"updated_at"`
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	c.Audience = Audience(aux.Audience)
+	c.Expiry, c.IssuedAt, c.AuthTime = aux.Expiry.Time, aux.IssuedAt.Time, aux.AuthTime.Time
+	c.CreatedAt, c.UpdatedAt = aux.CreatedAt.Time, aux.UpdatedAt.Time
+	return nil
+}
 
 // parseIDTokenClaims decodes a JWT's payload without checking its signature:
 // callers either verified it just before or read it back from their own
@@ -87,16 +94,11 @@ func parseIDTokenClaims(raw string) (*IDTokenClaims, error) {
 
 // jwtPayload returns the decoded payload of a compact JWS.
 func jwtPayload(raw string) ([]byte, error) {
-	_, rest, ok := strings.Cut(raw, ".")
-	payload, _, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 {
-		return nil, wrapErr(ErrInvalidToken, "not a compact JWT", nil)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
+	parts, err := jwt.Split(raw)
 	if err != nil {
-		return nil, wrapErr(ErrInvalidToken, "payload is not base64url", err)
+		return nil, wrapErr(ErrInvalidToken, "", err)
 	}
-	return b, nil
+	return parts.Payload, nil
 }
 
 // IsAuthenticated reports whether the storage holds a signed-in session (an
@@ -191,9 +193,9 @@ func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, access
 		return nil, wrapErr(ErrInvalidToken, "the token endpoint answered no id_token", nil)
 	}
 	s := a.s
-	tok, err := m.verifier.Verify(oidc.ClientContext(ctx, s.httpClient), raw)
+	tok, err := verify(ctx, m.verifier, raw, "ID token")
 	if err != nil {
-		return nil, wrapErr(ErrInvalidToken, "", err)
+		return nil, err
 	}
 	claims, err := parseIDTokenClaims(raw)
 	if err != nil {
@@ -203,9 +205,9 @@ func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, access
 	switch {
 	case claims.Subject == "":
 		return nil, wrapErr(ErrInvalidToken, "no sub claim", nil)
-	case claims.IssuedAt <= 0:
+	case claims.IssuedAt.IsZero():
 		return nil, wrapErr(ErrInvalidToken, "no iat claim", nil)
-	case time.Unix(claims.IssuedAt, 0).After(now.Add(s.leeway)):
+	case claims.IssuedAt.After(now.Add(s.leeway)):
 		return nil, wrapErr(ErrInvalidToken, "iat is in the future", nil)
 	case len(claims.Audience) > 1 && claims.AuthorizedParty == "":
 		return nil, wrapErr(ErrInvalidToken, "several audiences but no azp claim", nil)

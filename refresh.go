@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
 // chainTTL is how long a completed rotation is remembered. Logto revokes the
@@ -30,7 +32,7 @@ type flight struct {
 	org      string
 
 	// Set before done is closed.
-	tok      *tokenResponse
+	tok      *tokenendpoint.Response
 	sent     time.Time
 	claims   *IDTokenClaims // of a new, verified ID token; nil when none came
 	err      error
@@ -103,7 +105,7 @@ func (a *App) refresh(ctx context.Context, rt, idToken, resource, org string,
 		if f.err != nil {
 			return nil, nil, f.err
 		}
-		if f.resource == resource && f.org == org && a.fresh(f.tok.accessToken(f.sent), a.s.now()) {
+		if f.resource == resource && f.org == org && a.fresh(accessTokenFrom(f.tok, f.sent), a.s.now()) {
 			return f, nil, nil
 		}
 		next := f.successor(rt)
@@ -177,7 +179,7 @@ func (a *App) latestRefreshToken(rt string) string {
 
 // refreshGrant sends one refresh_token grant and validates a new ID token
 // against the current one (OpenID Connect Core 12.2).
-func (a *App) refreshGrant(ctx context.Context, rt, idToken, resource, org string) (*tokenResponse, time.Time, *IDTokenClaims, error) {
+func (a *App) refreshGrant(ctx context.Context, rt, idToken, resource, org string) (*tokenendpoint.Response, time.Time, *IDTokenClaims, error) {
 	m, err := a.metadata(ctx)
 	if err != nil {
 		return nil, time.Time{}, nil, err

@@ -2,7 +2,6 @@ package logto
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 )
 
@@ -101,12 +100,5 @@ func (a *App) revoke(ctx context.Context, m *metadata, token, hint string) error
 	if m.RevocationEndpoint == "" {
 		return wrapErr(ErrProvider, "the provider has no revocation_endpoint", nil)
 	}
-	body, status, err := a.postForm(ctx, m, m.RevocationEndpoint, url.Values{"token": {token}, "token_type_hint": {hint}})
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK {
-		return oauthErrorFrom("revocation", status, body)
-	}
-	return nil
+	return providerErr(m.tokens.Revoke(ctx, m.RevocationEndpoint, token, hint))
 }

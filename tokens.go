@@ -139,7 +139,7 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 			return nil, storageErr("set", StorageKeyIDToken, err)
 		}
 	}
-	at := f.tok.accessToken(f.sent)
+	at := accessTokenFrom(f.tok, f.sent)
 	if err := c.storeToken(ctx, key, at); err != nil {
 		return nil, err
 	}

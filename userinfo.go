@@ -6,6 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/seed098cf14d/logto/internal/jwt"
+	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
 // UserClaims are the claims about the user that both the ID token and the
@@ -27,9 +31,10 @@ type UserClaims struct {
 	Organizations []string `json:"organizations,omitempty"`
 	// Scope urn:logto:scope:organization_roles: "<orgId>:<roleName>".
 	OrganizationRoles []string `json:"organization_roles,omitempty"`
-	// CreatedAt and UpdatedAt are Logto's, in milliseconds since the epoch.
-	CreatedAt int64 `json:"created_at,omitempty"`
-	UpdatedAt int64 `json:"updated_at,omitempty"`
+	// CreatedAt and UpdatedAt are Logto's (sent in milliseconds since the
+	// epoch).
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // UserInfo is the userinfo endpoint's answer (OpenID Connect Core 5.3), with
@@ -51,6 +56,22 @@ type UserInfo struct {
 
 	// Raw is the whole answer.
 	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON reads a userinfo answer, with Logto's created_at and
+// updated_at (milliseconds) into time.Time.
+func (u *UserInfo) UnmarshalJSON(b []byte) error {
+	type plain UserInfo
+	aux := struct {
+		*plain
+		CreatedAt jwt.UnixMilliDate `json:"created_at"`
+		UpdatedAt jwt.UnixMilliDate `json:"updated_at"`
+	}{plain: (*plain)(u)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	u.CreatedAt, u.UpdatedAt = aux.CreatedAt.Time, aux.UpdatedAt.Time
+	return nil
 }
 
 // Address is the address claim (OpenID Connect Core 5.1.1).
@@ -112,12 +133,12 @@ func (c *Client) FetchUserInfo(ctx context.Context) (*UserInfo, error) {
 	}
 	req.Header.Set("Authorization", "Bearer "+at.Token)
 	req.Header.Set("Accept", "application/json")
-	body, status, err := c.app.do(req)
+	body, status, err := tokenendpoint.Do(c.app.s.httpClient, req)
 	if err != nil {
 		return nil, err
 	}
 	if status != http.StatusOK {
-		return nil, oauthErrorFrom("userinfo", status, body)
+		return nil, providerErr(tokenendpoint.ErrorFrom("userinfo", status, body))
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
