@@ -64,7 +64,8 @@ func (c *Client) HandleSignInCallback(ctx context.Context, r *http.Request) (*Si
 // HandleSignInCallbackURL completes a sign-in from the callback URL the
 // provider redirected to. In order it checks the state against the pending
 // sign-ins (and consumes it, whatever happens next), that the URL is the
-// redirect URI the sign-in used, the issuer parameter (RFC 9207), and any
+// redirect URI the sign-in used, the issuer parameter (RFC 9207; required
+// when discovery advertises authorization_response_iss_parameter_supported), and any
 // error the provider sent; then it exchanges the code with the PKCE verifier
 // and validates the ID token in full (OpenID Connect Core 3.1.3.7). Only when
 // all of that passed does it start a new session holding the tokens.
@@ -106,7 +107,12 @@ func (c *Client) HandleSignInCallbackURL(ctx context.Context, callbackURL *url.U
 	if err != nil {
 		return nil, err
 	}
-	if p.iss != "" && p.iss != m.Issuer {
+	switch {
+	case p.iss == "" && m.AuthorizationResponseISSParameter:
+		// RFC 9207 section 2.4: a provider that advertises iss always sends
+		// it, so a response without it did not come from this provider.
+		return nil, wrapErr(ErrInvalidCallback, "the callback has no iss parameter, which this provider always sends", nil)
+	case p.iss != "" && p.iss != m.Issuer:
 		return nil, wrapErr(ErrInvalidCallback, fmt.Sprintf("iss parameter %q names another provider", p.iss), nil)
 	}
 	if p.errCode != "" {

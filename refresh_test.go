@@ -141,13 +141,14 @@ func TestInvalidGrantEndsSession(t *testing.T) {
 	storage := logto.NewMemoryStorage()
 	e.signIn(t, storage)
 	rt, _ := storage.Get(ctx, logto.StorageKeyRefreshToken)
+	idt, _ := storage.Get(ctx, logto.StorageKeyIDToken)
 	// Someone else spends the refresh token: the grant is gone.
 	c := e.app.Client(storage)
 	if _, err := c.SignOut(ctx, logto.SignOutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_ = storage.Set(ctx, logto.StorageKeyRefreshToken, rt)
-	_ = storage.Set(ctx, logto.StorageKeyIDToken, "x.e30.x")
+	_ = storage.Set(ctx, logto.StorageKeyIDToken, idt)
 	clk.advance(2 * time.Hour)
 	_, err := c.GetAccessToken(ctx, testResource)
 	if !errors.Is(err, logto.ErrNotAuthenticated) {
@@ -233,9 +234,10 @@ func TestConcurrentRefreshOfDifferentTokensKeepsSession(t *testing.T) {
 
 	var wg sync.WaitGroup
 	var failures atomic.Int32
+	var newest rtWrites
 	for i := range 60 {
 		wg.Go(func() {
-			s := copyStorage(seed)
+			s := newest.track(copyStorage(seed))
 			if _, err := e.app.Client(s).GetAccessToken(ctx, resources[i%3]); err != nil {
 				failures.Add(1)
 				t.Errorf("caller %d: %v", i, err)
@@ -252,7 +254,7 @@ func TestConcurrentRefreshOfDifferentTokensKeepsSession(t *testing.T) {
 	// The session still works: the newest refresh token is usable.
 	latest := logto.NewMemoryStorage()
 	for _, k := range []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken} {
-		v, _ := seed.Get(ctx, k)
+		v, _ := newest.last().Get(ctx, k)
 		_ = latest.Set(ctx, k, v)
 	}
 	clk.advance(2 * time.Hour)
@@ -354,5 +356,52 @@ func TestRefreshAnswerWithoutNewTokensKeepsOld(t *testing.T) {
 	}
 	if got, _ := storage.Get(ctx, logto.StorageKeyIDToken); got != idt {
 		t.Error("the ID token changed though none came back")
+	}
+}
+
+// A refresh token that was spent must never buy tokens: not the successor
+// tokens the App remembers from the rotation, not after the victim signed
+// out. Attack: copy a session (a stolen cookie), let the victim refresh,
+// then use the copy.
+func TestSpentRefreshTokenBuysNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// after runs between the victim's refresh and the attacker's try.
+		after func(t *testing.T, e *env, clk *clock, victim *logto.Client)
+	}{
+		{"after the race window", func(t *testing.T, e *env, clk *clock, victim *logto.Client) {
+			clk.advance(time.Minute)
+		}},
+		{"right after the victim signed out", func(t *testing.T, e *env, clk *clock, victim *logto.Client) {
+			if _, err := victim.SignOut(context.Background(), logto.SignOutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, clk := newClockEnv(t)
+			ctx := context.Background()
+			vs := logto.NewMemoryStorage()
+			e.signIn(t, vs)
+			victim := e.app.Client(vs)
+			stolen := copyStorage(vs)
+			spent, _ := stolen.Get(ctx, logto.StorageKeyRefreshToken)
+
+			clk.advance(2 * time.Hour) // every access token has expired
+			got, err := victim.GetAccessToken(ctx, testResource)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.after(t, e, clk, victim)
+
+			attacker := e.app.Client(stolen)
+			tok, err := attacker.GetAccessToken(ctx, testResource)
+			if err == nil {
+				t.Fatalf("the spent refresh token bought a token (the victim's own: %v)", tok.Token == got.Token)
+			}
+			if rt, _ := stolen.Get(ctx, logto.StorageKeyRefreshToken); rt != "" && rt != spent {
+				t.Fatalf("the attacker's copy now holds a newer refresh token")
+			}
+		})
 	}
 }

@@ -207,6 +207,16 @@ func (s *SessionStorage) Lock(ctx context.Context) (func(), error) {
 	return unlock, nil
 }
 
+// sharesSession reports whether Lock takes a real lock: the store is a
+// SessionLocker and the session has an ID.
+func (s *SessionStorage) sharesSession() bool {
+	if _, ok := s.store.(SessionLocker); !ok {
+		return false
+	}
+	sess, err := s.load()
+	return err == nil && sess.ID != ""
+}
+
 // Renew drops every value of the session and, for a server-side store, its
 // ID, so the next save starts a session under a new ID and a cookie planted
 // before sign-in never names the signed-in session.

@@ -45,6 +45,11 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) (*SignOutResu
 	if err != nil {
 		return nil, storageErr("get", StorageKeyIDToken, err)
 	}
+	if claims, err := c.IDTokenClaims(ctx); err == nil {
+		// Rotations of this session are no longer followed, even within
+		// the race window: a copy of its cookie buys nothing.
+		c.app.refresher.end(sessionBinding(claims), s.now())
+	}
 	refresh, err := c.storage.Get(ctx, StorageKeyRefreshToken)
 	if err != nil {
 		return nil, storageErr("get", StorageKeyRefreshToken, err)

@@ -93,6 +93,11 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	if err != nil {
 		return nil, err
 	}
+	claims, err := c.IDTokenClaims(ctx)
+	if err != nil {
+		return nil, err
+	}
+	session := sessionBinding(claims)
 	rt, err := c.storage.Get(ctx, StorageKeyRefreshToken)
 	if err != nil {
 		return nil, storageErr("get", StorageKeyRefreshToken, err)
@@ -100,7 +105,7 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	if rt == "" {
 		return nil, wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
 	}
-	f, cached, err := c.app.refresh(ctx, rt, idToken, resource, org, func(ctx context.Context) (string, *AccessToken, error) {
+	f, cached, err := c.app.refresh(ctx, rt, idToken, session, !c.sharesLock(), resource, org, func(ctx context.Context) (string, *AccessToken, error) {
 		if t, ok, err := c.cachedToken(ctx, key); err != nil || (ok && c.app.fresh(t, c.app.s.now())) {
 			return "", &t, err
 		}
@@ -118,21 +123,30 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 			// The provider ended the grant, or answered with an ID token for
 			// someone else (and has spent the refresh token): either way the
 			// session is over.
+			c.app.refresher.end(session, c.app.s.now())
 			if cerr := c.clearSession(ctx); cerr == nil {
 				_ = c.flush(ctx)
 			}
 			return nil, fmt.Errorf("%w: %w", ErrNotAuthenticated, err)
+		}
+		if f != nil && f.rotated != "" {
+			// The provider rotated the refresh token before the failure (its
+			// keys could not be had to check the new ID token): the old
+			// token is spent, so keep the new one, and the session.
+			if serr := c.keepRefreshToken(ctx, rt, c.app.latestRefreshToken(f.rt, session)); serr != nil {
+				return nil, errors.Join(err, serr)
+			}
+			if serr := c.flush(ctx); serr != nil {
+				return nil, errors.Join(err, serr)
+			}
 		}
 		return nil, err
 	}
 
 	// Persist the newest refresh token of the chain before handing out the
 	// access token: the one we read is spent.
-	latest := c.app.latestRefreshToken(f.rt)
-	if latest != rt {
-		if err := c.storage.Set(ctx, StorageKeyRefreshToken, latest); err != nil {
-			return nil, storageErr("set", StorageKeyRefreshToken, err)
-		}
+	if err := c.keepRefreshToken(ctx, rt, c.app.latestRefreshToken(f.rt, session)); err != nil {
+		return nil, err
 	}
 	if f.claims != nil {
 		if err := c.storage.Set(ctx, StorageKeyIDToken, f.tok.IDToken); err != nil {
@@ -169,4 +183,28 @@ func (a *App) fresh(t AccessToken, now time.Time) bool {
 func isInvalidGrant(err error) bool {
 	var oe *OAuthError
 	return errors.As(err, &oe) && oe.Code == "invalid_grant"
+}
+
+// keepRefreshToken stores latest when it replaces the refresh token read, rt.
+func (c *Client) keepRefreshToken(ctx context.Context, rt, latest string) error {
+	if latest == rt {
+		return nil
+	}
+	if err := c.storage.Set(ctx, StorageKeyRefreshToken, latest); err != nil {
+		return storageErr("set", StorageKeyRefreshToken, err)
+	}
+	return nil
+}
+
+// sharesLock reports whether the storage's Locker really locks a session
+// that other processes share (a server-side session): refreshes then
+// re-read the session under the lock, and no rotation needs remembering.
+func (c *Client) sharesLock() bool {
+	switch s := c.storage.(type) {
+	case *SessionStorage:
+		return s.sharesSession()
+	case Locker:
+		return true
+	}
+	return false
 }

@@ -113,9 +113,10 @@ func TestConcurrentResourcesAndOrganizations(t *testing.T) {
 	wants := []want{{resources[0], ""}, {resources[1], ""}, {resources[2], ""}, {"", "org1"}, {"", "org2"}}
 	var wg sync.WaitGroup
 	errs := make([]error, 100)
+	var newest rtWrites
 	for i := range 100 {
 		wg.Go(func() {
-			s := copyStorage(seed)
+			s := newest.track(copyStorage(seed))
 			c := e.app.Client(s)
 			w := wants[i%len(wants)]
 			var at *logto.AccessToken
@@ -148,7 +149,7 @@ func TestConcurrentResourcesAndOrganizations(t *testing.T) {
 		t.Errorf("refresh grants = %d, want %d (one per token)", n, len(wants))
 	}
 	clk.advance(2 * time.Hour)
-	if _, err := e.app.Client(copyStorage(seed)).GetOrganizationToken(ctx, "org1"); err != nil {
+	if _, err := e.app.Client(copyStorage(newest.last())).GetOrganizationToken(ctx, "org1"); err != nil {
 		t.Fatalf("session lost: %v", err)
 	}
 }
@@ -350,4 +351,36 @@ func TestCookieSessionStaysWithinBudget(t *testing.T) {
 	}
 	t.Logf("session cookie (name=value, bytes) after 0, 1, 3, 10 resource tokens and 10 more organization tokens: %d, %d, %d, %d, %d",
 		sizes[0], sizes[1], sizes[3], sizes[10], sizes[20])
+}
+
+// rtWrites finds, among sessions refreshed concurrently, the one that
+// stored a refresh token last: each request stores the newest token of the
+// rotation chain it can see, so the last write holds the chain's end (as a
+// browser keeps the cookie of the response that came back last).
+type rtWrites struct {
+	mu     sync.Mutex
+	newest *logto.MemoryStorage
+}
+
+type rtTracked struct {
+	*logto.MemoryStorage
+	w *rtWrites
+}
+
+func (w *rtWrites) track(s *logto.MemoryStorage) logto.Storage { return rtTracked{s, w} }
+
+func (w *rtWrites) last() *logto.MemoryStorage {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.newest
+}
+
+func (s rtTracked) Set(ctx context.Context, k, v string) error {
+	if k != logto.StorageKeyRefreshToken {
+		return s.MemoryStorage.Set(ctx, k, v)
+	}
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	s.w.newest = s.MemoryStorage
+	return s.MemoryStorage.Set(ctx, k, v)
 }

@@ -37,7 +37,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	if f.DiscoveryIssuer != "" {
 		advertised = f.DiscoveryIssuer
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                         advertised,
 		"authorization_endpoint":                         iss + "/auth",
 		"token_endpoint":                                 iss + "/token",
@@ -61,5 +61,9 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"backchannel_logout_session_supported":           true,
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
-	})
+	}
+	if f.DiscoveryEdit != nil {
+		f.DiscoveryEdit(doc)
+	}
+	writeJSON(w, http.StatusOK, doc)
 }

@@ -54,6 +54,12 @@ type Faults struct {
 	DiscoveryStatus int
 	// DiscoveryIssuer, when non-empty, is advertised as the issuer.
 	DiscoveryIssuer string
+	// DiscoveryEdit, when set, may change the metadata document before it
+	// is sent (a provider that lies about its endpoints, say).
+	DiscoveryEdit func(doc map[string]any)
+	// JWKSStatus, when non-zero, makes the JWKS endpoint answer this status
+	// (an outage while keys rotate, say).
+	JWKSStatus int
 
 	// TokenStatus, when non-zero, makes the token endpoint answer this
 	// status with TokenBody verbatim (Content-Type application/json),

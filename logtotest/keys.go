@@ -318,6 +318,11 @@ func (p *Provider) SigningKeyPEM() []byte {
 // serveJWKS answers the JWKS: the provider's public keys, newest first, then
 // the raw extra JWKs.
 func (p *Provider) serveJWKS(w http.ResponseWriter, _ *http.Request) {
+	if f := p.currentFaults(); f.JWKSStatus != 0 {
+		status := faultStatus(f.JWKSStatus)
+		writeError(w, status, faultStatusError(status), "injected JWKS fault")
+		return
+	}
 	p.mu.Lock()
 	keys := append([]*signingKey(nil), p.keys.published...)
 	extra := append([]json.RawMessage(nil), p.keys.extra...)
