@@ -93,6 +93,7 @@ type settings struct {
 	leeway      time.Duration
 	margin      time.Duration
 	now         func() time.Time
+	allowHTTP   bool
 }
 
 var knownPrompts = []string{PromptNone, PromptLogin, PromptConsent, PromptSelectAccount}
@@ -187,6 +188,7 @@ func (c *Config) validate() (*settings, error) {
 		leeway:      c.ClockLeeway,
 		margin:      c.ExpiryMargin,
 		now:         c.Now,
+		allowHTTP:   c.InsecureAllowHTTP,
 	}
 	s.httpClient = httpx.Client(s.httpClient)
 	if s.leeway == 0 {

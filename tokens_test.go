@@ -226,7 +226,7 @@ func TestTokenSourceAndTransport(t *testing.T) {
 
 	for name, hc := range map[string]*http.Client{
 		"TokenSource": oauth2.NewClient(ctx, c.TokenSource(ctx, testResource)),
-		"Transport":   {Transport: c.Transport(testResource, nil)},
+		"Transport":   {Transport: c.Transport(testResource, nil, api.URL)},
 	} {
 		resp, err := hc.Get(api.URL)
 		if err != nil {
@@ -239,7 +239,7 @@ func TestTokenSourceAndTransport(t *testing.T) {
 	}
 
 	// Signed out: the error reaches the caller typed.
-	hc := &http.Client{Transport: e.app.Client(logto.NewMemoryStorage()).Transport(testResource, nil)}
+	hc := &http.Client{Transport: e.app.Client(logto.NewMemoryStorage()).Transport(testResource, nil, api.URL)}
 	if _, err := hc.Get(api.URL); !errors.Is(err, logto.ErrNotAuthenticated) {
 		t.Errorf("signed out: err = %v", err)
 	}
