@@ -179,3 +179,57 @@ func FuzzCallbackURL(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSessionCookie feeds arbitrary session cookies (one value, or chunks)
+// to the cookie storage: never a panic, never a session the attacker could
+// make without the keys.
+func FuzzSessionCookie(f *testing.F) {
+	store, err := logto.NewCookieStore(testRedirect, []byte(strings.Repeat("a", 32)), []byte(strings.Repeat("e", 32)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	// A real cookie as a seed, so mutations start from the right shape.
+	w := httptest.NewRecorder()
+	s := logto.NewSessionStorage(store, w, httptest.NewRequest(http.MethodGet, testRedirect, nil), "")
+	_ = s.Set(context.Background(), logto.StorageKeyIDToken, "x.y.z")
+	_ = s.Flush(context.Background())
+	genuine := map[string]bool{}
+	for _, c := range w.Result().Cookies() {
+		f.Add(c.Value)
+		genuine[c.Value] = true
+	}
+	f.Add("")
+	f.Add("MTcwMDAwMDAwMHxhYmN8ZGVm")
+	app, err := logto.NewApp(logto.Config{Endpoint: "http://127.0.0.1:1", AppID: "a", RedirectURI: testRedirect})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		r := httptest.NewRequest(http.MethodGet, testRedirect, nil)
+		r.Header.Set("Cookie", logto.DefaultSessionName+"="+value)
+		c := app.Client(logto.NewSessionStorage(store, httptest.NewRecorder(), r, ""))
+		ok, err := c.IsAuthenticated(context.Background())
+		if err != nil {
+			t.Fatalf("an unreadable cookie is an error: %v", err)
+		}
+		if ok && !genuine[value] {
+			t.Fatalf("a made-up cookie %q signs in", value)
+		}
+		_, _ = c.IDTokenClaims(context.Background())
+	})
+}
+
+// FuzzIDTokenClaims parses arbitrary token payloads as ID-token claims.
+func FuzzIDTokenClaims(f *testing.F) {
+	f.Add([]byte(`{"iss":"i","sub":"s","aud":["a"],"exp":1700000000,"iat":1.5,"auth_time":3,"created_at":1700000000123}`))
+	f.Add([]byte(`{"aud":"a","exp":null}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var c logto.IDTokenClaims
+		if err := c.UnmarshalJSON(payload); err != nil {
+			return
+		}
+		if !c.Expiry.IsZero() && c.Expiry.Year() > 40000 {
+			t.Fatalf("exp out of range: %v", c.Expiry)
+		}
+	})
+}
