@@ -103,6 +103,22 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// A newcomer pastes the issuer or the discovery URL as Endpoint: refused at
+// start, with what to write instead, not with a 404 at the first sign-in.
+func TestConfigEndpointIsTheBaseURL(t *testing.T) {
+	for _, endpoint := range []string{
+		"https://tenant.logto.app/oidc",
+		"https://tenant.logto.app/oidc/",
+		"https://tenant.logto.app/oidc/.well-known/openid-configuration",
+		"https://tenant.logto.app/.well-known/oauth-authorization-server",
+	} {
+		_, err := logto.NewApp(logto.Config{Endpoint: endpoint, AppID: "a"})
+		if !errors.Is(err, logto.ErrInvalidConfig) || !strings.Contains(err.Error(), `"https://tenant.logto.app"`) {
+			t.Errorf("%s: err = %v, want ErrInvalidConfig naming https://tenant.logto.app", endpoint, err)
+		}
+	}
+}
+
 func TestConfigAccepts(t *testing.T) {
 	for _, cfg := range []logto.Config{
 		{Endpoint: "https://tenant.logto.app", AppID: "a"},

@@ -24,7 +24,9 @@ const DefaultHTTPTimeout = httpx.DefaultTimeout
 // reporting every problem together. NewApp copies it, so changing a Config
 // afterwards has no effect on an App.
 type Config struct {
-	// Endpoint is the provider's base URL, e.g. "https://tenant.logto.app".
+	// Endpoint is the provider's base URL, e.g. "https://tenant.logto.app",
+	// not the issuer (".../oidc") nor a discovery URL, which are refused
+	// with the URL to write instead.
 	// Discovery is read from <Endpoint>/oidc/.well-known/openid-configuration
 	// and the provider's issuer must be exactly <Endpoint>/oidc. It must be
 	// https unless the host is a loopback address or InsecureAllowHTTP is set.

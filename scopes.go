@@ -1,5 +1,7 @@
 package logto
 
+import "github.com/seed098cf14d/logto/internal/urn"
+
 // Scopes Logto understands for user data. Each one adds claims to the ID token
 // or to the userinfo answer; see the claim fields of IDTokenClaims and UserInfo.
 const (
@@ -25,14 +27,14 @@ const (
 	ScopeRoles = "roles"
 	// ScopeOrganizations adds the IDs of the user's organizations and allows
 	// organization tokens. Asking for it also adds ResourceOrganizations.
-	ScopeOrganizations = "urn:logto:scope:organizations"
+	ScopeOrganizations = urn.ScopeOrganizations
 	// ScopeOrganizationRoles adds organization roles as "<orgId>:<roleName>".
 	ScopeOrganizationRoles = "urn:logto:scope:organization_roles"
 )
 
 // ResourceOrganizations is the resource indicator Logto requires in the
 // authorization request whenever ScopeOrganizations is asked for.
-const ResourceOrganizations = "urn:logto:resource:organizations"
+const ResourceOrganizations = urn.ResourceOrganizations
 
 // ReservedScopes are added to every authorization request, once each, unless
 // Config.NoReservedScopes is set (openid is always sent).
@@ -74,4 +76,4 @@ const (
 
 // OrganizationAudience returns the audience Logto puts in an organization
 // token for organization id: "urn:logto:organization:<id>".
-func OrganizationAudience(id string) string { return "urn:logto:organization:" + id }
+func OrganizationAudience(id string) string { return urn.OrganizationAudience(id) }
