@@ -119,20 +119,31 @@ type NumericDate struct{ time.Time }
 
 // UnmarshalJSON accepts a finite, non-negative number of seconds.
 func (d *NumericDate) UnmarshalJSON(b []byte) error {
+	f, err := dateNumber(b, maxNumericDate)
+	if err != nil {
+		return err
+	}
+	sec, frac := math.Modf(f)
+	d.Time = time.Time{}
+	if string(b) != "null" {
+		d.Time = time.Unix(int64(sec), int64(frac*1e9))
+	}
+	return nil
+}
+
+// dateNumber reads a date claim's number, at most limit; null reads as 0.
+func dateNumber(b []byte, limit float64) (float64, error) {
 	if string(b) == "null" {
-		d.Time = time.Time{}
-		return nil
+		return 0, nil
 	}
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
-		return errors.New("a date claim is not a number")
+		return 0, errors.New("a date claim is not a number")
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxNumericDate {
-		return errors.New("a date claim is out of range")
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > limit {
+		return 0, errors.New("a date claim is out of range")
 	}
-	sec, frac := math.Modf(f)
-	d.Time = time.Unix(int64(sec), int64(frac*1e9))
-	return nil
+	return f, nil
 }
 
 // MarshalJSON writes whole seconds, as providers do.
@@ -149,17 +160,13 @@ type UnixMilliDate struct{ time.Time }
 
 // UnmarshalJSON accepts a finite, non-negative number of milliseconds.
 func (d *UnixMilliDate) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		d.Time = time.Time{}
-		return nil
+	f, err := dateNumber(b, maxNumericDate*1000)
+	if err != nil {
+		return err
 	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return errors.New("a date claim is not a number")
+	d.Time = time.Time{}
+	if string(b) != "null" {
+		d.Time = time.UnixMilli(int64(f))
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > maxNumericDate*1000 {
-		return errors.New("a date claim is out of range")
-	}
-	d.Time = time.UnixMilli(int64(f))
 	return nil
 }
