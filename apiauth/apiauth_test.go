@@ -128,7 +128,7 @@ func TestValidateErrors(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	_, err := e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: set("iss", "x")}))
-	if !errors.Is(err, apiauth.ErrInvalidToken) || errors.Is(err, apiauth.ErrKeys) {
+	if !errors.Is(err, apiauth.ErrInvalidToken) || errors.Is(err, apiauth.ErrProvider) {
 		t.Errorf("wrong issuer: err = %v", err)
 	}
 	c, err := e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: set("roles", []string{"admin"})}))
@@ -156,7 +156,7 @@ func TestKeysUnavailable(t *testing.T) {
 	tok := e.token(t, logtotest.Faults{})
 	e.p.SetFaults(logtotest.Faults{DiscoveryStatus: http.StatusInternalServerError})
 	_, err := e.v.Validate(context.Background(), tok)
-	if !errors.Is(err, apiauth.ErrKeys) || errors.Is(err, apiauth.ErrInvalidToken) {
+	if !errors.Is(err, apiauth.ErrProvider) || errors.Is(err, apiauth.ErrInvalidToken) {
 		t.Fatalf("err = %v", err)
 	}
 	w := call(routes(e.v), "/private", "Bearer "+tok)
@@ -332,11 +332,17 @@ func TestVerificationCache(t *testing.T) {
 	}
 }
 
-func TestConfigReportsEveryProblem(t *testing.T) {
-	_, err := apiauth.NewValidator(apiauth.Config{Endpoint: "ftp://x", Leeway: -1})
-	for _, want := range []string{"Endpoint", "Audience", "Leeway"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %v, want a word on %s", err, want)
-		}
+// An oversized key set is the provider's failure (503), not the token's.
+func TestJWKSBodyCapped(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(t, logtotest.Faults{})
+	big, _ := json.Marshal(map[string]string{"kty": "foo", "pad": strings.Repeat("a", 1<<20)})
+	e.p.AddRawJWK(big)
+	_, err := e.v.Validate(context.Background(), tok)
+	if !errors.Is(err, apiauth.ErrProvider) || errors.Is(err, apiauth.ErrInvalidToken) {
+		t.Fatalf("err = %v, want ErrProvider", err)
+	}
+	if w := call(routes(e.v), "/private", "Bearer "+tok); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("answer %d %s, want 503", w.Code, w.Body)
 	}
 }

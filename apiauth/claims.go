@@ -1,12 +1,11 @@
 package apiauth
 
 import (
-	"encoding/json"
-	"errors"
-	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // OrganizationAudiencePrefix prefixes the organization ID in the audience of
@@ -48,49 +47,16 @@ func (c *Claims) RequireOrganization(id string) error {
 
 // payload is the part of the JWT claims set the validator checks.
 type payload struct {
-	Issuer         string       `json:"iss"`
-	Subject        string       `json:"sub"`
-	Audience       audience     `json:"aud"`
-	Expiry         *numericDate `json:"exp"`
-	NotBefore      *numericDate `json:"nbf"`
-	IssuedAt       *numericDate `json:"iat"`
-	ClientID       string       `json:"client_id"`
-	OrganizationID string       `json:"organization_id"`
-	Scope          string       `json:"scope"`
-	Roles          []string     `json:"roles"`
-}
-
-// audience is "aud": one string or an array of strings (RFC 7519 4.1.3).
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*a = audience{s}
-		return nil
-	}
-	var ss []string
-	if err := json.Unmarshal(b, &ss); err != nil {
-		return errors.New("aud is neither a string nor an array of strings")
-	}
-	*a = ss
-	return nil
-}
-
-// numericDate is seconds since the epoch, possibly fractional (RFC 7519 2).
-type numericDate struct{ t time.Time }
-
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return errors.New("a date claim is not a number")
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
-		return errors.New("a date claim is out of range")
-	}
-	sec, frac := math.Modf(f)
-	d.t = time.Unix(int64(sec), int64(frac*1e9))
-	return nil
+	Issuer         string          `json:"iss"`
+	Subject        string          `json:"sub"`
+	Audience       jwt.Audience    `json:"aud"`
+	Expiry         jwt.NumericDate `json:"exp"`
+	NotBefore      jwt.NumericDate `json:"nbf"`
+	IssuedAt       jwt.NumericDate `json:"iat"`
+	ClientID       string          `json:"client_id"`
+	OrganizationID string          `json:"organization_id"`
+	Scope          string          `json:"scope"`
+	Roles          []string        `json:"roles"`
 }
 
 func (p *payload) claims(raw map[string]any) *Claims {
@@ -101,7 +67,7 @@ func (p *payload) claims(raw map[string]any) *Claims {
 		Scopes:         map[string]struct{}{},
 		Roles:          p.Roles,
 		Audience:       p.Audience,
-		Expiry:         p.Expiry.t,
+		Expiry:         p.Expiry.Time,
 		Raw:            raw,
 	}
 	for _, s := range strings.Fields(p.Scope) {

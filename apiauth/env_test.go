@@ -131,6 +131,9 @@ func (e *env) orgToken(t testing.TB, org string) string {
 	return at.Token
 }
 
+// noFaults mints well-behaved tokens.
+var noFaults = logtotest.Faults{}
+
 func set(k string, v any) func(map[string]any) {
 	return func(m map[string]any) { m[k] = v }
 }

@@ -12,6 +12,3 @@ func ResetCache(v *Validator) {
 	clear(v.cache.m)
 	v.cache.mu.Unlock()
 }
-
-// MaxAge exposes the Cache-Control parsing of the key set.
-var MaxAge = maxAge

@@ -133,9 +133,9 @@ func hasScopes(c *Claims, scopes []string, anyOf bool) bool {
 //   - an invalid token (ErrInvalidToken, and any error it does not know):
 //     401 invalid_token;
 //   - ErrInsufficientScope: 403 insufficient_scope naming the scopes;
-//   - ErrKeys: 503 temporarily_unavailable. The provider's keys cannot be
-//     had, so no token can be judged; this is an outage, not the client's
-//     fault, and the client may retry.
+//   - ErrProvider: 503 temporarily_unavailable. The provider's keys cannot
+//     be had, so no token can be judged; this is an outage, not the
+//     client's fault, and the client may retry.
 func WriteError(w http.ResponseWriter, err error) {
 	var (
 		status      = http.StatusUnauthorized
@@ -156,7 +156,7 @@ func WriteError(w http.ResponseWriter, err error) {
 	case errors.As(err, &se):
 		status, code, desc = http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope"
 		extraParams = `, scope="` + quote(strings.Join(se.scopes, " ")) + `"`
-	case errors.Is(err, ErrKeys):
+	case errors.Is(err, ErrProvider):
 		w.Header().Set("Retry-After", "10")
 		writeJSON(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the token signing keys are unavailable")
 		return

@@ -1,29 +1,28 @@
 package apiauth
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/seed098cf14d/logto/internal/discovery"
+	"github.com/seed098cf14d/logto/internal/httpx"
+	"github.com/seed098cf14d/logto/internal/jwks"
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
 // Config.Leeway is zero.
 const DefaultLeeway = 60 * time.Second
-
-// refetchCooldown is the least time between two fetches forced by a token
-// (an unknown key ID, a failed fetch). Callers during it fail fast.
-const refetchCooldown = 10 * time.Second
 
 // Config says which tokens a Validator accepts.
 type Config struct {
@@ -42,15 +41,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// asymmetricAlgs are the only algorithms ever accepted, whatever discovery
-// says: never "none", never an HMAC (whose key would be public).
-var asymmetricAlgs = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512,
-	jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512,
-	jose.EdDSA,
-}
-
 // Validator checks bearer access tokens. It is safe for concurrent use; make
 // one per API and keep it, since it caches keys and verified tokens.
 type Validator struct {
@@ -60,59 +50,55 @@ type Validator struct {
 	client   *http.Client
 	now      func() time.Time
 
-	discMu    sync.Mutex
-	disc      *discovery // nil until fetched
-	discTried time.Time
-	discErr   error
-
-	keys  *keySet
+	keys  discovery.Cache[*jwks.Set] // the provider's key set, once discovered
 	cache *verifiedCache
 
 	verifies atomic.Int64 // signature checks done, for tests
 }
 
-// NewValidator checks cfg, reporting every problem at once, and returns a
-// Validator. It does no I/O: discovery and keys are fetched on first use.
+// NewValidator checks cfg, reporting every problem at once in an error
+// matching ErrInvalidConfig, and returns a Validator. It does no I/O:
+// discovery and keys are fetched on first use.
 func NewValidator(cfg Config) (*Validator, error) {
-	var errs []error
-	if cfg.Endpoint == "" {
-		errs = append(errs, errors.New("apiauth: Endpoint must be provided"))
-	} else if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, errors.New("apiauth: Endpoint must be an absolute http(s) URL without query or fragment"))
+	var problems []error
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	endpoint := strings.TrimRight(cfg.Endpoint, "/")
+	if endpoint == "" {
+		bad("Endpoint must be provided")
+	} else if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("Endpoint %q must be an absolute http(s) URL without query or fragment", cfg.Endpoint)
 	}
 	if cfg.Audience == "" {
-		errs = append(errs, errors.New("apiauth: Audience must be provided"))
+		bad("Audience must be provided")
 	}
 	if cfg.Leeway < 0 {
-		errs = append(errs, errors.New("apiauth: Leeway must not be negative"))
+		bad("Leeway must not be negative")
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
 	v := &Validator{
-		issuer:   strings.TrimRight(cfg.Endpoint, "/") + "/oidc",
+		issuer:   endpoint + "/oidc",
 		audience: cfg.Audience,
 		leeway:   cfg.Leeway,
-		client:   cfg.HTTPClient,
+		client:   httpx.Client(cfg.HTTPClient),
 		now:      cfg.Now,
 		cache:    newVerifiedCache(defaultCacheSize),
 	}
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
 	}
-	if v.client == nil {
-		v.client = &http.Client{Timeout: 10 * time.Second}
-	}
 	if v.now == nil {
 		v.now = time.Now
 	}
-	v.keys = &keySet{client: v.client, now: v.now}
+	v.keys.Load = v.loadKeys
+	v.keys.Now = v.now
 	return v, nil
 }
 
 // Validate checks raw, a compact JWS access token, and returns its claims.
-// Errors wrap ErrInvalidToken when the token is at fault and ErrKeys when the
-// provider's keys cannot be had.
+// Errors wrap ErrInvalidToken when the token is at fault and ErrProvider
+// when the provider's keys cannot be had.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	return v.validate(ctx, raw, v.audience)
 }
@@ -131,19 +117,22 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 	if raw == "" {
 		return nil, invalid("empty token")
 	}
+	if len(raw) > jwt.MaxTokenBytes {
+		return nil, invalid("token too large")
+	}
 	now := v.now()
 	key := sha256.Sum256([]byte(raw))
 	if c, ok := v.cache.get(key, now); ok {
 		// The cache holds tokens that passed every check but audience,
 		// which depends on the caller.
-		if !slices.Contains(c.Audience, aud) {
+		if !jwt.Audience(c.Audience).Contains(aud) {
 			return nil, invalid("wrong audience")
 		}
 		return c, nil
 	}
 
 	// Checks without I/O first, so that junk never causes a fetch.
-	jws, err := jose.ParseSignedCompact(raw, asymmetricAlgs)
+	jws, err := jose.ParseSignedCompact(raw, jwks.AsymmetricAlgs)
 	if err != nil {
 		return nil, invalidErr("malformed token or unsupported algorithm", err)
 	}
@@ -153,7 +142,7 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 	hdr := jws.Signatures[0].Header
 	if typ, ok := hdr.ExtraHeaders[jose.HeaderType]; ok {
 		s, _ := typ.(string)
-		if !strings.EqualFold(s, "at+jwt") && !strings.EqualFold(s, "application/at+jwt") {
+		if !jwt.TypIs(s, "at+jwt") {
 			return nil, invalid("token type is not at+jwt")
 		}
 	}
@@ -165,48 +154,24 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 	if p.Issuer != v.issuer {
 		return nil, invalid("wrong issuer")
 	}
-	if !slices.Contains(p.Audience, aud) {
+	if !p.Audience.Contains(aud) {
 		return nil, invalid("wrong audience")
 	}
-	if p.Expiry == nil {
+	if p.Expiry.IsZero() {
 		return nil, invalid("no expiry")
 	}
-	if !now.Before(p.Expiry.t.Add(v.leeway)) {
+	if !now.Before(p.Expiry.Add(v.leeway)) {
 		return nil, invalid("token expired")
 	}
-	if p.NotBefore != nil && p.NotBefore.t.After(now.Add(v.leeway)) {
+	if !p.NotBefore.IsZero() && p.NotBefore.After(now.Add(v.leeway)) {
 		return nil, invalid("token not yet valid")
 	}
-	if p.IssuedAt != nil && p.IssuedAt.t.After(now.Add(v.leeway)) {
+	if !p.IssuedAt.IsZero() && p.IssuedAt.After(now.Add(v.leeway)) {
 		return nil, invalid("token issued in the future")
 	}
 
-	d, err := v.discovery(ctx)
-	if err != nil {
+	if _, err := v.verify(ctx, jws); err != nil {
 		return nil, err
-	}
-	alg := jose.SignatureAlgorithm(hdr.Algorithm)
-	if !slices.Contains(d.algs, alg) {
-		return nil, invalid("algorithm not advertised by the provider")
-	}
-	candidates, err := v.keys.get(ctx, d.jwksURI, hdr.KeyID)
-	if err != nil {
-		return nil, err
-	}
-	verified := false
-	for _, k := range candidates {
-		if k.Algorithm != "" && k.Algorithm != string(alg) {
-			continue
-		}
-		v.verifies.Add(1)
-		out, err := jws.Verify(k.Key)
-		if err == nil && bytes.Equal(out, body) {
-			verified = true
-			break
-		}
-	}
-	if !verified {
-		return nil, invalid("bad signature")
 	}
 
 	var rawClaims map[string]any
