@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,7 +24,10 @@ const DefaultLeeway = 60 * time.Second
 
 // Config says which tokens a Validator accepts.
 type Config struct {
-	// Endpoint is the Logto base URL; the issuer is Endpoint + "/oidc".
+	// Endpoint is the Logto base URL, such as "https://tenant.logto.app";
+	// the issuer is Endpoint + "/oidc". It must be https unless the host is
+	// a loopback one (localhost, 127.0.0.1, [::1]) or InsecureAllowHTTP is
+	// set.
 	Endpoint string
 	// Audience is the API's resource indicator, which a token's aud must
 	// hold.
@@ -39,6 +40,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
+
+	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
+	// The key set then crosses the network in clear text, and whoever sits
+	// on the path can substitute their own keys and mint any token: use it
+	// only inside a private test network.
+	InsecureAllowHTTP bool
 }
 
 // Validator checks bearer access tokens. It is safe for concurrent use; make
@@ -62,11 +69,9 @@ type Validator struct {
 func NewValidator(cfg Config) (*Validator, error) {
 	var problems []error
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
-	endpoint := strings.TrimRight(cfg.Endpoint, "/")
-	if endpoint == "" {
-		bad("Endpoint must be provided")
-	} else if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		bad("Endpoint %q must be an absolute http(s) URL without query or fragment", cfg.Endpoint)
+	endpoint, err := httpx.CheckEndpoint("Endpoint", cfg.Endpoint, cfg.InsecureAllowHTTP)
+	if err != nil {
+		problems = append(problems, err)
 	}
 	if cfg.Audience == "" {
 		bad("Audience must be provided")
