@@ -12,8 +12,9 @@
 //	}
 //	mux.Handle("GET /api/private", v.Middleware(apiauth.RequireScopes("read:messages")(h)))
 //
-// Tokens are JWT access tokens (RFC 9068) signed with an asymmetric algorithm
-// the provider advertises in its discovery document; the keys come from the
+// Tokens are JWT access tokens (RFC 9068: the typ header at+jwt is
+// required, so no other JWT the provider signs passes for one) signed with
+// an asymmetric algorithm the provider advertises in its discovery document; the keys come from the
 // discovery's jwks_uri, fetched lazily and cached. Every check that needs no
 // I/O (form, algorithm, issuer, audience, lifetime) runs before any key
 // lookup, so a bad token never causes a fetch. A token that passed once is

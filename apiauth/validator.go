@@ -145,11 +145,11 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, invalid("want exactly one signature")
 	}
 	hdr := jws.Signatures[0].Header
-	if typ, ok := hdr.ExtraHeaders[jose.HeaderType]; ok {
-		s, _ := typ.(string)
-		if !jwt.TypIs(s, "at+jwt") {
-			return nil, invalid("token type is not at+jwt")
-		}
+	// RFC 9068 section 4 and RFC 8725 section 3.11: without this, an ID
+	// token or a logout token the provider signed, with the API in its aud,
+	// would pass for an access token.
+	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); !jwt.TypIs(typ, "at+jwt") {
+		return nil, invalid("token type is not at+jwt")
 	}
 	body := jws.UnsafePayloadWithoutVerification()
 	var p payload
