@@ -2,6 +2,7 @@ package apiauth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/seed098cf14d/logto/internal/kind"
@@ -37,6 +38,12 @@ type tokenError struct {
 func invalid(reason string) error { return &tokenError{reason: reason} }
 
 func invalidErr(reason string, err error) error { return &tokenError{reason: reason, err: err} }
+
+// wrongAudience names the audience a token has and the one it needs; the
+// client is told only "wrong audience".
+func wrongAudience(got []string, want string) error {
+	return &tokenError{reason: "wrong audience", detail: fmt.Sprintf("aud %q, expected %q", got, want)}
+}
 
 func (e *tokenError) Error() string {
 	var b strings.Builder

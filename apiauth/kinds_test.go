@@ -40,3 +40,18 @@ func TestSharedFailureKinds(t *testing.T) {
 		t.Errorf("provider down: err = %v, want logto.ErrProvider", err)
 	}
 }
+
+// "Wrong issuer" and "wrong audience" errors say what was expected and what
+// came; the HTTP answer stays generic (TestRejections).
+func TestErrorsNameExpectedAndReceived(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: set("iss", "https://evil.example/oidc")}))
+	if err == nil || !strings.Contains(err.Error(), `"https://evil.example/oidc"`) || !strings.Contains(err.Error(), `"`+e.p.Issuer()+`"`) {
+		t.Errorf("wrong issuer: %v", err)
+	}
+	_, err = e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: set("aud", []string{"https://a.example", "https://b.example"})}))
+	if err == nil || !strings.Contains(err.Error(), `https://a.example`) || !strings.Contains(err.Error(), `https://b.example`) || !strings.Contains(err.Error(), `"`+testResource+`"`) {
+		t.Errorf("wrong audience: %v", err)
+	}
+}

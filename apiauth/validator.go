@@ -131,7 +131,7 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		// The cache holds tokens that passed every check but audience,
 		// which depends on the caller.
 		if !jwt.Audience(c.Audience).Contains(aud) {
-			return nil, invalid("wrong audience")
+			return nil, wrongAudience(c.Audience, aud)
 		}
 		return c, nil
 	}
@@ -157,10 +157,10 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, invalidErr("malformed claims", err)
 	}
 	if p.Issuer != v.issuer {
-		return nil, invalid("wrong issuer")
+		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q", p.Issuer, v.issuer)}
 	}
 	if !p.Audience.Contains(aud) {
-		return nil, invalid("wrong audience")
+		return nil, wrongAudience(p.Audience, aud)
 	}
 	if p.Expiry.IsZero() {
 		return nil, invalid("no expiry")
