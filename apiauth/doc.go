@@ -14,12 +14,15 @@
 //
 // Tokens are JWT access tokens (RFC 9068: the typ header at+jwt is
 // required, so no other JWT the provider signs passes for one) signed with
-// an asymmetric algorithm the provider advertises in its discovery document; the keys come from the
-// discovery's jwks_uri, fetched lazily and cached. Every check that needs no
-// I/O (form, algorithm, issuer, audience, lifetime) runs before any key
-// lookup, so a bad token never causes a fetch. A token that passed once is
-// remembered, keyed by its SHA-256, until it expires, so repeated requests
-// with the same token skip the signature check.
+// an asymmetric algorithm the provider advertises in its discovery
+// document; the keys come from the discovery's jwks_uri, fetched lazily and
+// cached (internal/jwks: a TTL from Cache-Control, a rationed refetch for an
+// unknown key ID). Every check that needs no I/O (form, type, algorithm,
+// issuer, audience, lifetime) runs before any key lookup, so a bad token
+// never causes a fetch. A token that passed once is remembered, keyed by
+// its SHA-256, until it expires or the key that signed it leaves the
+// provider's key set (as last fetched), so repeated requests with the same
+// token skip the signature check.
 //
 // Non-goals: opaque tokens and token introspection, revocation (a revoked
 // JWT stays valid until it expires), DPoP and mTLS-bound tokens.

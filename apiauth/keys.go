@@ -29,7 +29,9 @@ func (v *Validator) loadKeys(ctx context.Context) (*jwks.Set, error) {
 	if len(algs) == 0 {
 		return nil, fmt.Errorf("%w: discovery advertises no asymmetric signing algorithm", ErrProvider)
 	}
-	return jwks.New(doc.JWKSURI, v.client, v.now, algs), nil
+	ks := jwks.New(doc.JWKSURI, v.client, v.now, algs)
+	v.keySet.Store(ks)
+	return ks, nil
 }
 
 // verify checks the signature of jws with the provider's keys and returns

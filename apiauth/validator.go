@@ -57,8 +57,9 @@ type Validator struct {
 	client   *http.Client
 	now      func() time.Time
 
-	keys  discovery.Cache[*jwks.Set] // the provider's key set, once discovered
-	cache *verifiedCache
+	keys   discovery.Cache[*jwks.Set] // the provider's key set, once discovered
+	keySet atomic.Pointer[jwks.Set]   // the same set, for cache hits without a lock
+	cache  *verifiedCache
 
 	verifies atomic.Int64 // signature checks done, for tests
 }
@@ -127,13 +128,18 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 	}
 	now := v.now()
 	key := sha256.Sum256([]byte(raw))
-	if c, ok := v.cache.get(key, now); ok {
-		// The cache holds tokens that passed every check but audience,
-		// which depends on the caller.
-		if !jwt.Audience(c.Audience).Contains(aud) {
-			return nil, wrongAudience(c.Audience, aud)
+	if e, ok := v.cache.get(key, now); ok {
+		if ks := v.keySet.Load(); ks != nil && ks.Holds(e.thumb) {
+			// The cache holds tokens that passed every check but
+			// audience, which depends on the caller.
+			if !jwt.Audience(e.claims.Audience).Contains(aud) {
+				return nil, wrongAudience(e.claims.Audience, aud)
+			}
+			return e.claims, nil
 		}
-		return c, nil
+		// The key that signed the token has left the provider's key set
+		// (retired, maybe compromised): judge the token afresh.
+		v.cache.drop(key)
 	}
 
 	// Checks without I/O first, so that junk never causes a fetch.
@@ -175,7 +181,8 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, invalid("token issued in the future")
 	}
 
-	if _, err := v.verify(ctx, jws); err != nil {
+	signer, err := v.verify(ctx, jws)
+	if err != nil {
 		return nil, err
 	}
 
@@ -184,6 +191,6 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, invalidErr("malformed claims", err)
 	}
 	c := p.claims(rawClaims)
-	v.cache.put(key, c, c.Expiry, now)
+	v.cache.put(key, c, c.Expiry, signer.Thumbprint, now)
 	return c, nil
 }
