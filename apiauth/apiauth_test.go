@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -136,8 +137,16 @@ func TestValidateErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Subject != logtotest.DefaultUser().Subject || c.ClientID != e.p.ClientID() || !c.HasScope("read:messages") ||
-		c.HasScope("write:messages") || len(c.Roles) != 1 || c.Roles[0] != "admin" || c.Raw["jti"] == nil || c.Expiry.IsZero() {
+		c.HasScope("write:messages") || !slices.Equal(c.Roles(), []string{"admin"}) || !slices.Equal(c.Audience(), []string{testResource}) ||
+		!slices.Contains(c.Scopes(), "read:messages") || c.Expiry.IsZero() {
 		t.Errorf("claims = %+v", c)
+	}
+	var all struct {
+		JTI   string   `json:"jti"`
+		Roles []string `json:"roles"`
+	}
+	if err := c.Unmarshal(&all); err != nil || all.JTI == "" || !slices.Equal(all.Roles, []string{"admin"}) {
+		t.Errorf("Unmarshal: %+v, %v", all, err)
 	}
 	if err := c.RequireOrganization("org1"); !errors.Is(err, apiauth.ErrInvalidToken) {
 		t.Errorf("RequireOrganization on a resource token: %v", err)

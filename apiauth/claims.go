@@ -1,6 +1,7 @@
 package apiauth
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -12,34 +13,71 @@ import (
 // a Logto organization token.
 const OrganizationAudiencePrefix = "urn:logto:organization:"
 
-// Claims are the checked claims of an access token. A Validator may hand the
-// same *Claims to several requests carrying the same token: treat it, and
-// Raw in particular, as read-only.
+// Claims are the checked claims of an access token.
+//
+// Each request gets its own copy of the fields, so a handler may change
+// them without affecting another request. The token's lists and its whole
+// claims set are behind methods that hand out copies: the Validator keeps
+// one checked form per token and shares it between requests, and nothing a
+// handler does can change it.
 type Claims struct {
-	Subject        string
-	ClientID       string
+	// Subject is "sub": the user (or, for a machine-to-machine token, the
+	// app) the token speaks for.
+	Subject string
+	// ClientID is "client_id": the app the token was issued to.
+	ClientID string
+	// OrganizationID is "organization_id", which an organization-scoped
+	// token of an API resource carries; "" when absent.
 	OrganizationID string
-	// Scopes holds the space-separated "scope" claim.
-	Scopes   map[string]struct{}
-	Roles    []string
-	Audience []string
-	Expiry   time.Time
-	// Raw holds every claim as decoded by encoding/json.
-	Raw map[string]any
+	// Expiry is "exp".
+	Expiry time.Time
+
+	token *tokenData // shared by every copy, never written
+}
+
+// tokenData is the part of a checked token that copies of its Claims share.
+// It is read-only once made.
+type tokenData struct {
+	scopes   []string
+	roles    []string
+	audience []string
+	payload  []byte
+}
+
+// noToken stands in for the token of a zero Claims, which grants nothing.
+var noToken tokenData
+
+func (c *Claims) data() *tokenData {
+	if c.token == nil {
+		return &noToken
+	}
+	return c.token
 }
 
 // HasScope reports whether the token grants scope s.
-func (c *Claims) HasScope(s string) bool {
-	_, ok := c.Scopes[s]
-	return ok
-}
+func (c *Claims) HasScope(s string) bool { return slices.Contains(c.data().scopes, s) }
+
+// Scopes returns the scopes the token grants (the space-separated "scope"
+// claim), in a new slice.
+func (c *Claims) Scopes() []string { return slices.Clone(c.data().scopes) }
+
+// Roles returns the "roles" claim, in a new slice.
+func (c *Claims) Roles() []string { return slices.Clone(c.data().roles) }
+
+// Audience returns the "aud" claim, in a new slice.
+func (c *Claims) Audience() []string { return slices.Clone(c.data().audience) }
+
+// Unmarshal decodes the token's whole claims set (its JWT payload, as
+// checked) into v with encoding/json, for claims this type has no field
+// for. Each call decodes afresh: v is the caller's own.
+func (c *Claims) Unmarshal(v any) error { return json.Unmarshal(c.data().payload, v) }
 
 // RequireOrganization checks that the token is an organization token for
 // organization id: that its audience holds "urn:logto:organization:<id>".
 // The error wraps ErrInvalidToken, since the token is not meant for this
 // resource (RFC 6750 section 3.1).
 func (c *Claims) RequireOrganization(id string) error {
-	if id != "" && slices.Contains(c.Audience, OrganizationAudiencePrefix+id) {
+	if id != "" && slices.Contains(c.data().audience, OrganizationAudiencePrefix+id) {
 		return nil
 	}
 	return invalid("the token is not for this organization")
@@ -59,19 +97,19 @@ type payload struct {
 	Roles          []string        `json:"roles"`
 }
 
-func (p *payload) claims(raw map[string]any) *Claims {
-	c := &Claims{
+// claims makes the shared, read-only form of a checked token whose JWT
+// payload is body.
+func (p *payload) claims(body []byte) *Claims {
+	return &Claims{
 		Subject:        p.Subject,
 		ClientID:       p.ClientID,
 		OrganizationID: p.OrganizationID,
-		Scopes:         map[string]struct{}{},
-		Roles:          p.Roles,
-		Audience:       p.Audience,
 		Expiry:         p.Expiry.Time,
-		Raw:            raw,
+		token: &tokenData{
+			scopes:   strings.Fields(p.Scope),
+			roles:    p.Roles,
+			audience: p.Audience,
+			payload:  body,
+		},
 	}
-	for _, s := range strings.Fields(p.Scope) {
-		c.Scopes[s] = struct{}{}
-	}
-	return c
 }

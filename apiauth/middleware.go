@@ -10,10 +10,31 @@ import (
 
 type claimsKey struct{}
 
-// ClaimsFrom returns the claims Middleware stored in ctx.
+// ClaimsFrom returns the claims Middleware stored in ctx: the request's own
+// copy.
 func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(*Claims)
 	return c, ok && c != nil
+}
+
+// claimsContext is context.WithValue(parent, claimsKey{}, copy of claims)
+// in one allocation: the request's copy of the claims lives in the context
+// node itself.
+type claimsContext struct {
+	context.Context
+	claims Claims
+}
+
+func (c *claimsContext) Value(key any) any {
+	if _, ok := key.(claimsKey); ok {
+		return &c.claims
+	}
+	return c.Context.Value(key)
+}
+
+// withClaims returns r with a copy of c in its context.
+func withClaims(r *http.Request, c *Claims) *http.Request {
+	return r.WithContext(&claimsContext{Context: r.Context(), claims: *c})
 }
 
 // errNoToken means the request carried no bearer token at all.
@@ -36,12 +57,12 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 			WriteError(w, err)
 			return
 		}
-		c, err := v.Validate(r.Context(), raw)
+		c, err := v.validate(r.Context(), raw, v.audience)
 		if err != nil {
 			WriteError(w, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+		next.ServeHTTP(w, withClaims(r, c))
 	})
 }
 
@@ -56,12 +77,17 @@ func (v *Validator) OrganizationMiddleware(orgID func(*http.Request) string) fun
 				WriteError(w, err)
 				return
 			}
-			c, err := v.ValidateOrganization(r.Context(), raw, orgID(r))
+			id := orgID(r)
+			if id == "" {
+				WriteError(w, invalid("no organization"))
+				return
+			}
+			c, err := v.validate(r.Context(), raw, OrganizationAudiencePrefix+id)
 			if err != nil {
 				WriteError(w, err)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+			next.ServeHTTP(w, withClaims(r, c))
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -106,7 +107,7 @@ func NewValidator(cfg Config) (*Validator, error) {
 // Errors wrap ErrInvalidToken when the token is at fault and ErrProvider
 // when the provider's keys cannot be had.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
-	return v.validate(ctx, raw, v.audience)
+	return own(v.validate(ctx, raw, v.audience))
 }
 
 // ValidateOrganization is Validate for an organization token of
@@ -116,9 +117,29 @@ func (v *Validator) ValidateOrganization(ctx context.Context, raw, orgID string)
 	if orgID == "" {
 		return nil, invalid("no organization")
 	}
-	return v.validate(ctx, raw, OrganizationAudiencePrefix+orgID)
+	return own(v.validate(ctx, raw, OrganizationAudiencePrefix+orgID))
 }
 
+// tokenKey is the cache key of raw: its SHA-256, so that the cache holds no
+// usable token. The bytes are read in place: sha256.Sum256 neither keeps
+// nor changes its input, and copying a token of a kilobyte on every
+// request would cost as much as hashing it.
+func tokenKey(raw string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
+
+// own gives the caller a copy of the shared claims validate returns.
+func own(c *Claims, err error) (*Claims, error) {
+	if err != nil {
+		return nil, err
+	}
+	cp := *c
+	return &cp, nil
+}
+
+// validate checks raw for audience aud and returns its claims in the form
+// the cache shares: callers hand out copies (own, claimsContext), never
+// this pointer.
 func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, error) {
 	if raw == "" {
 		return nil, invalid("empty token")
@@ -127,13 +148,13 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, invalid("token too large")
 	}
 	now := v.now()
-	key := sha256.Sum256([]byte(raw))
+	key := tokenKey(raw)
 	if e, ok := v.cache.get(key, now); ok {
 		if ks := v.keySet.Load(); ks != nil && ks.Holds(e.thumb) {
 			// The cache holds tokens that passed every check but
 			// audience, which depends on the caller.
-			if !jwt.Audience(e.claims.Audience).Contains(aud) {
-				return nil, wrongAudience(e.claims.Audience, aud)
+			if !jwt.Audience(e.claims.token.audience).Contains(aud) {
+				return nil, wrongAudience(e.claims.token.audience, aud)
 			}
 			return e.claims, nil
 		}
@@ -186,11 +207,7 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, err
 	}
 
-	var rawClaims map[string]any
-	if err := json.Unmarshal(body, &rawClaims); err != nil {
-		return nil, invalidErr("malformed claims", err)
-	}
-	c := p.claims(rawClaims)
+	c := p.claims(body)
 	v.cache.put(key, c, c.Expiry, signer.Thumbprint, now)
 	return c, nil
 }

@@ -224,7 +224,12 @@ func onlyGET(h http.Handler) http.Handler {
 // serveClaims answers with every claim of the request's access token.
 func serveClaims(w http.ResponseWriter, r *http.Request) {
 	c, _ := apiauth.ClaimsFrom(r.Context())
-	writeJSON(w, http.StatusOK, c.Raw)
+	var all map[string]any
+	if err := c.Unmarshal(&all); err != nil {
+		writeError(w, http.StatusInternalServerError, "server_error", "the token's claims cannot be read")
+		return
+	}
+	writeJSON(w, http.StatusOK, all)
 }
 
 func writeError(w http.ResponseWriter, status int, code, desc string) {
