@@ -18,8 +18,8 @@ import (
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
-// routes is the API the tests call: a private route, a scoped one and an
-// organization one.
+// routes is the API the tests call: a private route, scoped ones, an
+// organization route and an organization-scoped resource route.
 func routes(v *apiauth.Validator) http.Handler {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := apiauth.ClaimsFrom(r.Context())
@@ -29,8 +29,9 @@ func routes(v *apiauth.Validator) http.Handler {
 	mux.Handle("GET /private", v.Middleware(ok))
 	mux.Handle("GET /scoped", v.Middleware(apiauth.RequireScopes("read:messages", "delete:everything")(ok)))
 	mux.Handle("GET /any", v.Middleware(apiauth.RequireAnyScope("delete:everything", "read:messages")(ok)))
-	mux.Handle("GET /orgs/{id}", v.OrganizationMiddleware(func(r *http.Request) string { return r.PathValue("id") })(
-		apiauth.RequireScopes("read:members")(ok)))
+	orgID := func(r *http.Request) string { return r.PathValue("id") }
+	mux.Handle("GET /orgs/{id}", v.OrganizationMiddleware(orgID)(apiauth.RequireScopes("read:members")(ok)))
+	mux.Handle("GET /orgs/{id}/reports", v.OrganizationResourceMiddleware(orgID)(apiauth.RequireScopes("read:reports")(ok)))
 	return mux
 }
 

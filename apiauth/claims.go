@@ -2,6 +2,7 @@ package apiauth
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -27,7 +28,8 @@ type Claims struct {
 	// ClientID is "client_id": the app the token was issued to.
 	ClientID string
 	// OrganizationID is "organization_id", which an organization-scoped
-	// token of an API resource carries; "" when absent.
+	// token of an API resource carries; "" when absent (an organization
+	// token names its organization in aud instead).
 	OrganizationID string
 	// Expiry is "exp".
 	Expiry time.Time
@@ -41,7 +43,38 @@ type tokenData struct {
 	scopes   []string
 	roles    []string
 	audience []string
+	org      orgClaim
 	payload  []byte
+}
+
+// orgClaim is the organization_id claim. Its presence matters, whatever
+// its value: a token with "organization_id": null or "" is not a token
+// outside organizations either.
+type orgClaim struct {
+	present bool   // the claim is in the token
+	valid   bool   // and it is a string
+	id      string // its value when valid
+}
+
+// UnmarshalJSON is called for any value of the claim, null included.
+func (o *orgClaim) UnmarshalJSON(b []byte) error {
+	o.present = true
+	o.valid = json.Unmarshal(b, &o.id) == nil && len(b) > 0 && b[0] == '"'
+	if !o.valid {
+		o.id = ""
+	}
+	return nil
+}
+
+// String describes the claim for error messages.
+func (o orgClaim) String() string {
+	switch {
+	case !o.present:
+		return "absent"
+	case !o.valid:
+		return "not a string"
+	}
+	return fmt.Sprintf("%q", o.id)
 }
 
 // noToken stands in for the token of a zero Claims, which grants nothing.
@@ -72,15 +105,29 @@ func (c *Claims) Audience() []string { return slices.Clone(c.data().audience) }
 // for. Each call decodes afresh: v is the caller's own.
 func (c *Claims) Unmarshal(v any) error { return json.Unmarshal(c.data().payload, v) }
 
-// RequireOrganization checks that the token is an organization token for
-// organization id: that its audience holds "urn:logto:organization:<id>".
+// RequireOrganization checks that the token belongs to organization id.
+// Two kinds of tokens do:
+//
+//   - an organization token (OrganizationMiddleware) whose aud holds
+//     "urn:logto:organization:<id>" and which names no other organization
+//     in an organization_id claim;
+//   - an organization-scoped token of an API resource
+//     (OrganizationResourceMiddleware) whose organization_id claim is id.
+//
 // The error wraps ErrInvalidToken, since the token is not meant for this
 // resource (RFC 6750 section 3.1).
 func (c *Claims) RequireOrganization(id string) error {
-	if id != "" && slices.Contains(c.data().audience, OrganizationAudiencePrefix+id) {
+	t := c.data()
+	switch {
+	case id == "":
+	case t.org.present:
+		if t.org.valid && t.org.id == id {
+			return nil
+		}
+	case slices.Contains(t.audience, OrganizationAudiencePrefix+id):
 		return nil
 	}
-	return invalid("the token is not for this organization")
+	return notThisOrganization(t.org, id)
 }
 
 // payload is the part of the JWT claims set the validator checks.
@@ -92,7 +139,7 @@ type payload struct {
 	NotBefore      jwt.NumericDate `json:"nbf"`
 	IssuedAt       jwt.NumericDate `json:"iat"`
 	ClientID       string          `json:"client_id"`
-	OrganizationID string          `json:"organization_id"`
+	OrganizationID orgClaim        `json:"organization_id"`
 	Scope          string          `json:"scope"`
 	Roles          []string        `json:"roles"`
 }
@@ -103,12 +150,13 @@ func (p *payload) claims(body []byte) *Claims {
 	return &Claims{
 		Subject:        p.Subject,
 		ClientID:       p.ClientID,
-		OrganizationID: p.OrganizationID,
+		OrganizationID: p.OrganizationID.id,
 		Expiry:         p.Expiry.Time,
 		token: &tokenData{
 			scopes:   strings.Fields(p.Scope),
 			roles:    p.Roles,
 			audience: p.Audience,
+			org:      p.OrganizationID,
 			payload:  body,
 		},
 	}

@@ -24,6 +24,14 @@
 // provider's key set (as last fetched), so repeated requests with the same
 // token skip the signature check.
 //
+// Organizations: Logto issues two kinds of tokens for them. An organization
+// token has aud "urn:logto:organization:<id>" (OrganizationMiddleware); an
+// organization-scoped token of an API resource has the API as aud and an
+// organization_id claim (OrganizationResourceMiddleware). The scopes of the
+// latter are what the user's roles in that one organization give, so
+// Middleware and Validate refuse any token with organization_id: a route
+// that knows no organization would grant them everywhere.
+//
 // Non-goals: opaque tokens and token introspection, revocation (a revoked
 // JWT stays valid until it expires), DPoP and mTLS-bound tokens.
 package apiauth

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -75,8 +76,11 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
-	if cfg.Audience == "" {
+	switch {
+	case cfg.Audience == "":
 		bad("Audience must be provided")
+	case strings.HasPrefix(cfg.Audience, OrganizationAudiencePrefix):
+		bad("Audience %q is an organization token's audience, not an API's: protect organization routes with OrganizationMiddleware", cfg.Audience)
 	}
 	if cfg.Leeway < 0 {
 		bad("Leeway must not be negative")
@@ -103,21 +107,30 @@ func NewValidator(cfg Config) (*Validator, error) {
 	return v, nil
 }
 
-// Validate checks raw, a compact JWS access token, and returns its claims.
-// Errors wrap ErrInvalidToken when the token is at fault and ErrProvider
-// when the provider's keys cannot be had.
+// Validate checks raw, a compact JWS access token of the API (aud holding
+// Config.Audience), and returns its claims. A token scoped to an
+// organization (with an organization_id claim) is refused: its scopes are
+// what the user may do in that organization; ValidateOrganizationResource
+// takes it. Errors wrap ErrInvalidToken when the token is at fault and
+// ErrProvider when the provider's keys cannot be had.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
-	return own(v.validate(ctx, raw, v.audience))
+	return own(v.validate(ctx, raw, v.resourceRoute()))
 }
 
 // ValidateOrganization is Validate for an organization token of
 // organization orgID: its aud must hold "urn:logto:organization:<orgID>"
-// instead of Config.Audience.
+// instead of Config.Audience, and an organization_id claim, if it has one,
+// must be orgID.
 func (v *Validator) ValidateOrganization(ctx context.Context, raw, orgID string) (*Claims, error) {
-	if orgID == "" {
-		return nil, invalid("no organization")
-	}
-	return own(v.validate(ctx, raw, OrganizationAudiencePrefix+orgID))
+	return own(v.validate(ctx, raw, organizationTokenRoute(orgID)))
+}
+
+// ValidateOrganizationResource is Validate for an organization-scoped token
+// of the API for organization orgID (Logto: a token asked for with both
+// resource and organization_id): its aud must hold Config.Audience and its
+// organization_id claim must be orgID.
+func (v *Validator) ValidateOrganizationResource(ctx context.Context, raw, orgID string) (*Claims, error) {
+	return own(v.validate(ctx, raw, v.organizationResourceRoute(orgID)))
 }
 
 // tokenKey is the cache key of raw: its SHA-256, so that the cache holds no
@@ -137,10 +150,13 @@ func own(c *Claims, err error) (*Claims, error) {
 	return &cp, nil
 }
 
-// validate checks raw for audience aud and returns its claims in the form
-// the cache shares: callers hand out copies (own, claimsContext), never
-// this pointer.
-func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, error) {
+// validate checks raw for route rt and returns its claims in the form the
+// cache shares: callers hand out copies (own, claimsContext), never this
+// pointer.
+func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims, error) {
+	if rt.kind != resourceRoute && rt.org == "" {
+		return nil, invalid("no organization")
+	}
 	if raw == "" {
 		return nil, invalid("empty token")
 	}
@@ -151,10 +167,10 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 	key := tokenKey(raw)
 	if e, ok := v.cache.get(key, now); ok {
 		if ks := v.keySet.Load(); ks != nil && ks.Holds(e.thumb) {
-			// The cache holds tokens that passed every check but
-			// audience, which depends on the caller.
-			if !jwt.Audience(e.claims.token.audience).Contains(aud) {
-				return nil, wrongAudience(e.claims.token.audience, aud)
+			// The cache holds tokens that passed every check but the
+			// route's, which depend on the request.
+			if err := rt.accept(e.claims.token.audience, e.claims.token.org); err != nil {
+				return nil, err
 			}
 			return e.claims, nil
 		}
@@ -186,8 +202,8 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 	if p.Issuer != v.issuer {
 		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q", p.Issuer, v.issuer)}
 	}
-	if !p.Audience.Contains(aud) {
-		return nil, wrongAudience(p.Audience, aud)
+	if err := rt.accept(p.Audience, p.OrganizationID); err != nil {
+		return nil, err
 	}
 	if p.Expiry.IsZero() {
 		return nil, invalid("no expiry")
