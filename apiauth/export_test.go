@@ -12,3 +12,6 @@ func ResetCache(v *Validator) {
 	clear(v.cache.m)
 	v.cache.mu.Unlock()
 }
+
+// Bearer exposes the Authorization header parser.
+var Bearer = bearer
