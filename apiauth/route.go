@@ -56,8 +56,8 @@ func (rt route) accept(aud []string, org orgClaim) error {
 			return &tokenError{reason: "the token is scoped to an organization", detail: fmt.Sprintf("organization_id %s", org)}
 		}
 	case organizationRoute:
-		// Organization tokens carry no organization_id (their aud names
-		// the organization); one that names another is refused.
+		// An organization token's aud names its organization; an
+		// organization_id claim, if it has one, must name the same.
 		if org.present && (!org.valid || org.id != rt.org) {
 			return notThisOrganization(org, rt.org)
 		}
