@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +18,8 @@ import (
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
-// routes is the API the tests call: a private route, a scoped one and an
-// organization one.
+// routes is the API the tests call: a private route, scoped ones, an
+// organization route and an organization-scoped resource route.
 func routes(v *apiauth.Validator) http.Handler {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := apiauth.ClaimsFrom(r.Context())
@@ -28,8 +29,9 @@ func routes(v *apiauth.Validator) http.Handler {
 	mux.Handle("GET /private", v.Middleware(ok))
 	mux.Handle("GET /scoped", v.Middleware(apiauth.RequireScopes("read:messages", "delete:everything")(ok)))
 	mux.Handle("GET /any", v.Middleware(apiauth.RequireAnyScope("delete:everything", "read:messages")(ok)))
-	mux.Handle("GET /orgs/{id}", v.OrganizationMiddleware(func(r *http.Request) string { return r.PathValue("id") })(
-		apiauth.RequireScopes("read:members")(ok)))
+	orgID := func(r *http.Request) string { return r.PathValue("id") }
+	mux.Handle("GET /orgs/{id}", v.OrganizationMiddleware(orgID)(apiauth.RequireScopes("read:members")(ok)))
+	mux.Handle("GET /orgs/{id}/reports", v.OrganizationResourceMiddleware(orgID)(apiauth.RequireScopes("read:reports")(ok)))
 	return mux
 }
 
@@ -128,7 +130,7 @@ func TestValidateErrors(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	_, err := e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: set("iss", "x")}))
-	if !errors.Is(err, apiauth.ErrInvalidToken) || errors.Is(err, apiauth.ErrKeys) {
+	if !errors.Is(err, apiauth.ErrInvalidToken) || errors.Is(err, apiauth.ErrProvider) {
 		t.Errorf("wrong issuer: err = %v", err)
 	}
 	c, err := e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: set("roles", []string{"admin"})}))
@@ -136,8 +138,16 @@ func TestValidateErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Subject != logtotest.DefaultUser().Subject || c.ClientID != e.p.ClientID() || !c.HasScope("read:messages") ||
-		c.HasScope("write:messages") || len(c.Roles) != 1 || c.Roles[0] != "admin" || c.Raw["jti"] == nil || c.Expiry.IsZero() {
+		c.HasScope("write:messages") || !slices.Equal(c.Roles(), []string{"admin"}) || !slices.Equal(c.Audience(), []string{testResource}) ||
+		!slices.Contains(c.Scopes(), "read:messages") || c.Expiry.IsZero() {
 		t.Errorf("claims = %+v", c)
+	}
+	var all struct {
+		JTI   string   `json:"jti"`
+		Roles []string `json:"roles"`
+	}
+	if err := c.Unmarshal(&all); err != nil || all.JTI == "" || !slices.Equal(all.Roles, []string{"admin"}) {
+		t.Errorf("Unmarshal: %+v, %v", all, err)
 	}
 	if err := c.RequireOrganization("org1"); !errors.Is(err, apiauth.ErrInvalidToken) {
 		t.Errorf("RequireOrganization on a resource token: %v", err)
@@ -156,7 +166,7 @@ func TestKeysUnavailable(t *testing.T) {
 	tok := e.token(t, logtotest.Faults{})
 	e.p.SetFaults(logtotest.Faults{DiscoveryStatus: http.StatusInternalServerError})
 	_, err := e.v.Validate(context.Background(), tok)
-	if !errors.Is(err, apiauth.ErrKeys) || errors.Is(err, apiauth.ErrInvalidToken) {
+	if !errors.Is(err, apiauth.ErrProvider) || errors.Is(err, apiauth.ErrInvalidToken) {
 		t.Fatalf("err = %v", err)
 	}
 	w := call(routes(e.v), "/private", "Bearer "+tok)
@@ -332,11 +342,17 @@ func TestVerificationCache(t *testing.T) {
 	}
 }
 
-func TestConfigReportsEveryProblem(t *testing.T) {
-	_, err := apiauth.NewValidator(apiauth.Config{Endpoint: "ftp://x", Leeway: -1})
-	for _, want := range []string{"Endpoint", "Audience", "Leeway"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %v, want a word on %s", err, want)
-		}
+// An oversized key set is the provider's failure (503), not the token's.
+func TestJWKSBodyCapped(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(t, logtotest.Faults{})
+	big, _ := json.Marshal(map[string]string{"kty": "foo", "pad": strings.Repeat("a", 1<<20)})
+	e.p.AddRawJWK(big)
+	_, err := e.v.Validate(context.Background(), tok)
+	if !errors.Is(err, apiauth.ErrProvider) || errors.Is(err, apiauth.ErrInvalidToken) {
+		t.Fatalf("err = %v, want ErrProvider", err)
+	}
+	if w := call(routes(e.v), "/private", "Bearer "+tok); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("answer %d %s, want 503", w.Code, w.Body)
 	}
 }

@@ -1,6 +1,7 @@
 package apiauth_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -83,4 +84,42 @@ func BenchmarkMiddleware(b *testing.B) {
 func decodeJSON(resp *http.Response, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// BenchmarkValidate measures Validate alone: a token seen for the first
+// time (full check with signature) and a repeated one (cache hit).
+func BenchmarkValidate(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	const pool = 64
+	toks := make([]string, pool)
+	for i := range toks {
+		toks[i] = e.token(b, logtotest.Faults{})
+	}
+	if _, err := e.v.Validate(ctx, toks[0]); err != nil { // fetch discovery and keys
+		b.Fatal(err)
+	}
+	b.Run("first-sight", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if i%pool == 0 {
+				b.StopTimer()
+				apiauth.ResetCache(e.v)
+				b.StartTimer()
+			}
+			if _, err := e.v.Validate(ctx, toks[i%pool]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("repeated", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.v.Validate(ctx, toks[0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

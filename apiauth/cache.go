@@ -9,7 +9,9 @@ const defaultCacheSize = 10000
 
 // verifiedCache remembers tokens that passed every check, keyed by the
 // SHA-256 of the whole token, until they expire. A hit skips parsing and
-// the signature check (an ES384 verify costs about a millisecond).
+// the signature check (an ES384 verify costs about a millisecond). Each
+// entry names the key that verified it, by RFC 7638 thumbprint: a hit
+// counts only while the key set still holds that key.
 type verifiedCache struct {
 	mu  sync.Mutex
 	max int
@@ -19,35 +21,43 @@ type verifiedCache struct {
 type cacheEntry struct {
 	claims *Claims
 	exp    time.Time
+	thumb  string // of the key that verified the token
 }
 
 func newVerifiedCache(max int) *verifiedCache {
 	return &verifiedCache{max: max, m: make(map[[32]byte]cacheEntry)}
 }
 
-func (c *verifiedCache) get(key [32]byte, now time.Time) (*Claims, bool) {
+func (c *verifiedCache) get(key [32]byte, now time.Time) (cacheEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
 	if !ok {
-		return nil, false
+		return cacheEntry{}, false
 	}
 	if !now.Before(e.exp) {
 		delete(c.m, key)
-		return nil, false
+		return cacheEntry{}, false
 	}
-	return e.claims, true
+	return e, true
 }
 
-// put remembers claims until exp, never longer: past exp, the token goes
-// through every check again.
-func (c *verifiedCache) put(key [32]byte, claims *Claims, exp, now time.Time) {
+// put remembers claims, verified by the key of thumbprint thumb, until
+// exp, never longer: past exp, the token goes through every check again.
+func (c *verifiedCache) put(key [32]byte, claims *Claims, exp time.Time, thumb string, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		c.evictLocked(now)
 	}
-	c.m[key] = cacheEntry{claims: claims, exp: exp}
+	c.m[key] = cacheEntry{claims: claims, exp: exp, thumb: thumb}
+}
+
+// drop forgets one token.
+func (c *verifiedCache) drop(key [32]byte) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 // evictLocked drops expired entries and, if the cache is still full, a

@@ -2,110 +2,162 @@ package apiauth
 
 import (
 	"encoding/json"
-	"errors"
-	"math"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // OrganizationAudiencePrefix prefixes the organization ID in the audience of
 // a Logto organization token.
 const OrganizationAudiencePrefix = "urn:logto:organization:"
 
-// Claims are the checked claims of an access token. A Validator may hand the
-// same *Claims to several requests carrying the same token: treat it, and
-// Raw in particular, as read-only.
+// Claims are the checked claims of an access token.
+//
+// Each request gets its own copy of the fields, so a handler may change
+// them without affecting another request. The token's lists and its whole
+// claims set are behind methods that hand out copies: the Validator keeps
+// one checked form per token and shares it between requests, and nothing a
+// handler does can change it.
 type Claims struct {
-	Subject        string
-	ClientID       string
+	// Subject is "sub": the user (or, for a machine-to-machine token, the
+	// app) the token speaks for.
+	Subject string
+	// ClientID is "client_id": the app the token was issued to.
+	ClientID string
+	// OrganizationID is "organization_id", which an organization-scoped
+	// token of an API resource carries; "" when absent (an organization
+	// token names its organization in aud instead).
 	OrganizationID string
-	// Scopes holds the space-separated "scope" claim.
-	Scopes   map[string]struct{}
-	Roles    []string
-	Audience []string
-	Expiry   time.Time
-	// Raw holds every claim as decoded by encoding/json.
-	Raw map[string]any
+	// Expiry is "exp".
+	Expiry time.Time
+
+	token *tokenData // shared by every copy, never written
+}
+
+// tokenData is the part of a checked token that copies of its Claims share.
+// It is read-only once made.
+type tokenData struct {
+	scopes   []string
+	roles    []string
+	audience []string
+	org      orgClaim
+	payload  []byte
+}
+
+// orgClaim is the organization_id claim. Its presence matters, whatever
+// its value: a token with "organization_id": null or "" is not a token
+// outside organizations either.
+type orgClaim struct {
+	present bool   // the claim is in the token
+	valid   bool   // and it is a string
+	id      string // its value when valid
+}
+
+// UnmarshalJSON is called for any value of the claim, null included.
+func (o *orgClaim) UnmarshalJSON(b []byte) error {
+	o.present = true
+	o.valid = json.Unmarshal(b, &o.id) == nil && len(b) > 0 && b[0] == '"'
+	if !o.valid {
+		o.id = ""
+	}
+	return nil
+}
+
+// String describes the claim for error messages.
+func (o orgClaim) String() string {
+	switch {
+	case !o.present:
+		return "absent"
+	case !o.valid:
+		return "not a string"
+	}
+	return fmt.Sprintf("%q", o.id)
+}
+
+// noToken stands in for the token of a zero Claims, which grants nothing.
+var noToken tokenData
+
+func (c *Claims) data() *tokenData {
+	if c.token == nil {
+		return &noToken
+	}
+	return c.token
 }
 
 // HasScope reports whether the token grants scope s.
-func (c *Claims) HasScope(s string) bool {
-	_, ok := c.Scopes[s]
-	return ok
-}
+func (c *Claims) HasScope(s string) bool { return slices.Contains(c.data().scopes, s) }
 
-// RequireOrganization checks that the token is an organization token for
-// organization id: that its audience holds "urn:logto:organization:<id>".
+// Scopes returns the scopes the token grants (the space-separated "scope"
+// claim), in a new slice.
+func (c *Claims) Scopes() []string { return slices.Clone(c.data().scopes) }
+
+// Roles returns the "roles" claim, in a new slice.
+func (c *Claims) Roles() []string { return slices.Clone(c.data().roles) }
+
+// Audience returns the "aud" claim, in a new slice.
+func (c *Claims) Audience() []string { return slices.Clone(c.data().audience) }
+
+// Unmarshal decodes the token's whole claims set (its JWT payload, as
+// checked) into v with encoding/json, for claims this type has no field
+// for. Each call decodes afresh: v is the caller's own.
+func (c *Claims) Unmarshal(v any) error { return json.Unmarshal(c.data().payload, v) }
+
+// RequireOrganization checks that the token belongs to organization id.
+// Two kinds of tokens do:
+//
+//   - an organization token (OrganizationMiddleware) whose aud holds
+//     "urn:logto:organization:<id>" and which names no other organization
+//     in an organization_id claim;
+//   - an organization-scoped token of an API resource
+//     (OrganizationResourceMiddleware) whose organization_id claim is id.
+//
 // The error wraps ErrInvalidToken, since the token is not meant for this
 // resource (RFC 6750 section 3.1).
 func (c *Claims) RequireOrganization(id string) error {
-	if id != "" && slices.Contains(c.Audience, OrganizationAudiencePrefix+id) {
+	t := c.data()
+	switch {
+	case id == "":
+	case t.org.present:
+		if t.org.valid && t.org.id == id {
+			return nil
+		}
+	case slices.Contains(t.audience, OrganizationAudiencePrefix+id):
 		return nil
 	}
-	return invalid("the token is not for this organization")
+	return notThisOrganization(t.org, id)
 }
 
 // payload is the part of the JWT claims set the validator checks.
 type payload struct {
-	Issuer         string       `json:"iss"`
-	Subject        string       `json:"sub"`
-	Audience       audience     `json:"aud"`
-	Expiry         *numericDate `json:"exp"`
-	NotBefore      *numericDate `json:"nbf"`
-	IssuedAt       *numericDate `json:"iat"`
-	ClientID       string       `json:"client_id"`
-	OrganizationID string       `json:"organization_id"`
-	Scope          string       `json:"scope"`
-	Roles          []string     `json:"roles"`
+	Issuer         string          `json:"iss"`
+	Subject        string          `json:"sub"`
+	Audience       jwt.Audience    `json:"aud"`
+	Expiry         jwt.NumericDate `json:"exp"`
+	NotBefore      jwt.NumericDate `json:"nbf"`
+	IssuedAt       jwt.NumericDate `json:"iat"`
+	ClientID       string          `json:"client_id"`
+	OrganizationID orgClaim        `json:"organization_id"`
+	Scope          string          `json:"scope"`
+	Roles          []string        `json:"roles"`
 }
 
-// audience is "aud": one string or an array of strings (RFC 7519 4.1.3).
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*a = audience{s}
-		return nil
-	}
-	var ss []string
-	if err := json.Unmarshal(b, &ss); err != nil {
-		return errors.New("aud is neither a string nor an array of strings")
-	}
-	*a = ss
-	return nil
-}
-
-// numericDate is seconds since the epoch, possibly fractional (RFC 7519 2).
-type numericDate struct{ t time.Time }
-
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return errors.New("a date claim is not a number")
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<40 {
-		return errors.New("a date claim is out of range")
-	}
-	sec, frac := math.Modf(f)
-	d.t = time.Unix(int64(sec), int64(frac*1e9))
-	return nil
-}
-
-func (p *payload) claims(raw map[string]any) *Claims {
-	c := &Claims{
+// claims makes the shared, read-only form of a checked token whose JWT
+// payload is body.
+func (p *payload) claims(body []byte) *Claims {
+	return &Claims{
 		Subject:        p.Subject,
 		ClientID:       p.ClientID,
-		OrganizationID: p.OrganizationID,
-		Scopes:         map[string]struct{}{},
-		Roles:          p.Roles,
-		Audience:       p.Audience,
-		Expiry:         p.Expiry.t,
-		Raw:            raw,
+		OrganizationID: p.OrganizationID.id,
+		Expiry:         p.Expiry.Time,
+		token: &tokenData{
+			scopes:   strings.Fields(p.Scope),
+			roles:    p.Roles,
+			audience: p.Audience,
+			org:      p.OrganizationID,
+			payload:  body,
+		},
 	}
-	for _, s := range strings.Fields(p.Scope) {
-		c.Scopes[s] = struct{}{}
-	}
-	return c
 }

@@ -54,7 +54,7 @@ func newEnv(t testing.TB) *env {
 		RedirectURIs: []string{testRedirect},
 		Resources:    []string{testResource},
 		ResourceScopes: map[string][]string{
-			testResource: {"read:messages", "write:messages"},
+			testResource: {"read:messages", "write:messages", "read:reports"},
 		},
 		User: &u,
 	})
@@ -64,7 +64,7 @@ func newEnv(t testing.TB) *env {
 		AppSecret:   p.ClientSecret(),
 		RedirectURI: testRedirect,
 		Resources:   []string{testResource},
-		Scopes:      []string{logto.ScopeOrganizations, "read:messages"},
+		Scopes:      []string{logto.ScopeOrganizations, "read:messages", "read:reports"},
 	})
 	if err != nil {
 		t.Fatalf("NewApp: %v", err)
@@ -130,6 +130,31 @@ func (e *env) orgToken(t testing.TB, org string) string {
 	}
 	return at.Token
 }
+
+// orgResourceToken mints a fresh organization-scoped token of the API
+// (aud testResource, organization_id org) under faults f.
+func (e *env) orgResourceToken(t testing.TB, org string, f logtotest.Faults) string {
+	t.Helper()
+	e.p.SetFaults(f)
+	defer e.p.SetFaults(logtotest.Faults{})
+	e.forget(t, testResource+"#org:"+org)
+	at, err := e.client.GetOrganizationResourceToken(context.Background(), testResource, org)
+	if err != nil {
+		t.Fatalf("GetOrganizationResourceToken: %v", err)
+	}
+	return at.Token
+}
+
+// orgTokenWith mints a fresh organization token under faults f.
+func (e *env) orgTokenWith(t testing.TB, org string, f logtotest.Faults) string {
+	t.Helper()
+	e.p.SetFaults(f)
+	defer e.p.SetFaults(logtotest.Faults{})
+	return e.orgToken(t, org)
+}
+
+// noFaults mints well-behaved tokens.
+var noFaults = logtotest.Faults{}
 
 func set(k string, v any) func(map[string]any) {
 	return func(m map[string]any) { m[k] = v }

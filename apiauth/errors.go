@@ -2,37 +2,63 @@ package apiauth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/seed098cf14d/logto/internal/kind"
 )
 
+// Failure kinds. ErrInvalidToken, ErrProvider and ErrInvalidConfig are the
+// values of the root package's errors of the same names, so
+// errors.Is(err, logto.ErrInvalidToken) holds for an apiauth error too.
 var (
 	// ErrInvalidToken is the kind of every validation failure caused by the
-	// token itself: malformed, badly signed, expired, for another audience.
-	// The error wrapping it says why.
-	ErrInvalidToken = errors.New("apiauth: invalid token")
+	// token itself: malformed, badly signed, expired, for another audience
+	// or organization. The error wrapping it says why.
+	ErrInvalidToken = kind.ErrInvalidToken
 	// ErrInsufficientScope means a valid token lacks a required scope.
 	ErrInsufficientScope = errors.New("apiauth: insufficient scope")
-	// ErrKeys means the provider's discovery document or key set could not
-	// be had, so no token can be checked; it is the provider's fault, not the
-	// caller's.
-	ErrKeys = errors.New("apiauth: key set unavailable")
+	// ErrProvider means the provider's discovery document or key set could
+	// not be had, so no token can be checked: the provider's fault, not the
+	// caller's. WriteError answers it with 503.
+	ErrProvider = kind.ErrProvider
+	// ErrInvalidConfig means Config failed validation; the error lists every
+	// problem.
+	ErrInvalidConfig = kind.ErrInvalidConfig
 )
 
-// tokenError is an ErrInvalidToken with the reason a client may be told.
+// tokenError is an ErrInvalidToken with the reason a client may be told
+// (WriteError's error_description) and, for logs, what exactly was wrong.
 type tokenError struct {
 	reason string
-	err    error // optional cause
+	detail string // optional; may name values from the token
+	err    error  // optional cause
 }
 
 func invalid(reason string) error { return &tokenError{reason: reason} }
 
 func invalidErr(reason string, err error) error { return &tokenError{reason: reason, err: err} }
 
+// wrongAudience names the audience a token has and the one it needs; the
+// client is told only "wrong audience".
+func wrongAudience(got []string, want string) error {
+	return &tokenError{reason: "wrong audience", detail: fmt.Sprintf("aud %q, expected %q", got, want)}
+}
+
 func (e *tokenError) Error() string {
-	if e.err != nil {
-		return ErrInvalidToken.Error() + ": " + e.reason + ": " + e.err.Error()
+	var b strings.Builder
+	b.WriteString(ErrInvalidToken.Error())
+	b.WriteString(": ")
+	b.WriteString(e.reason)
+	if e.detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.detail)
 	}
-	return ErrInvalidToken.Error() + ": " + e.reason
+	if e.err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.err.Error())
+	}
+	return b.String()
 }
 
 func (e *tokenError) Is(target error) bool { return target == ErrInvalidToken }
@@ -52,21 +78,3 @@ func (e *scopeError) Error() string {
 }
 
 func (e *scopeError) Is(target error) bool { return target == ErrInsufficientScope }
-
-// keysError is an ErrKeys with its cause.
-type keysError struct {
-	what string
-	err  error
-}
-
-func keysErr(what string, err error) error { return &keysError{what: what, err: err} }
-
-func (e *keysError) Error() string {
-	if e.err != nil {
-		return ErrKeys.Error() + ": " + e.what + ": " + e.err.Error()
-	}
-	return ErrKeys.Error() + ": " + e.what
-}
-
-func (e *keysError) Is(target error) bool { return target == ErrKeys }
-func (e *keysError) Unwrap() error        { return e.err }

@@ -10,7 +10,9 @@ import (
 
 // A protected API: /api/private needs a valid token, /api/private-scoped
 // also the read:messages scope, /api/organizations/{id}/members an
-// organization token for {id} with read:members.
+// organization token for {id} with read:members, and
+// /api/organizations/{id}/reports an organization-scoped token of the API
+// for {id} with read:reports.
 func Example() {
 	v, err := apiauth.NewValidator(apiauth.Config{
 		Endpoint: "https://tenant.logto.app",
@@ -28,6 +30,7 @@ func Example() {
 	mux.Handle("GET /api/private-scoped", v.Middleware(apiauth.RequireScopes("read:messages")(private)))
 	orgID := func(r *http.Request) string { return r.PathValue("id") }
 	mux.Handle("GET /api/organizations/{id}/members", v.OrganizationMiddleware(orgID)(apiauth.RequireScopes("read:members")(private)))
+	mux.Handle("GET /api/organizations/{id}/reports", v.OrganizationResourceMiddleware(orgID)(apiauth.RequireScopes("read:reports")(private)))
 	fmt.Println("ready")
 	// Output: ready
 }

@@ -13,5 +13,5 @@ func ResetCache(v *Validator) {
 	v.cache.mu.Unlock()
 }
 
-// MaxAge exposes the Cache-Control parsing of the key set.
-var MaxAge = maxAge
+// Bearer exposes the Authorization header parser.
+var Bearer = bearer

@@ -10,10 +10,31 @@ import (
 
 type claimsKey struct{}
 
-// ClaimsFrom returns the claims Middleware stored in ctx.
+// ClaimsFrom returns the claims Middleware stored in ctx: the request's own
+// copy.
 func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(*Claims)
 	return c, ok && c != nil
+}
+
+// claimsContext is context.WithValue(parent, claimsKey{}, copy of claims)
+// in one allocation: the request's copy of the claims lives in the context
+// node itself.
+type claimsContext struct {
+	context.Context
+	claims Claims
+}
+
+func (c *claimsContext) Value(key any) any {
+	if _, ok := key.(claimsKey); ok {
+		return &c.claims
+	}
+	return c.Context.Value(key)
+}
+
+// withClaims returns r with a copy of c in its context.
+func withClaims(r *http.Request, c *Claims) *http.Request {
+	return r.WithContext(&claimsContext{Context: r.Context(), claims: *c})
 }
 
 // errNoToken means the request carried no bearer token at all.
@@ -25,24 +46,14 @@ type errBadRequest string
 
 func (e errBadRequest) Error() string { return "apiauth: " + string(e) }
 
-// Middleware admits requests carrying a valid bearer access token in the
-// Authorization header (RFC 6750 section 2.1; tokens in forms or queries are
-// ignored) and puts its claims in the request context, where ClaimsFrom
-// finds them. Other requests get the answer WriteError gives.
+// Middleware admits requests carrying a valid bearer access token of the
+// API in the Authorization header (RFC 6750 section 2.1; tokens in forms or
+// queries are ignored), as Validate judges it, and puts its claims in the
+// request context, where ClaimsFrom finds them. Other requests get the
+// answer WriteError gives. Organization-scoped tokens are refused: serve
+// organization routes with OrganizationResourceMiddleware.
 func (v *Validator) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := bearer(r)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		c, err := v.Validate(r.Context(), raw)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
-	})
+	return v.middleware(next, func(*http.Request) route { return v.resourceRoute() })
 }
 
 // OrganizationMiddleware is Middleware for organization tokens: the token's
@@ -50,20 +61,39 @@ func (v *Validator) Middleware(next http.Handler) http.Handler {
 // r.PathValue("id"). An empty id turns the request away.
 func (v *Validator) OrganizationMiddleware(orgID func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := bearer(r)
-			if err != nil {
-				WriteError(w, err)
-				return
-			}
-			c, err := v.ValidateOrganization(r.Context(), raw, orgID(r))
-			if err != nil {
-				WriteError(w, err)
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
-		})
+		return v.middleware(next, func(r *http.Request) route { return organizationTokenRoute(orgID(r)) })
 	}
+}
+
+// OrganizationResourceMiddleware is Middleware for the API's organization
+// routes, which take organization-scoped tokens of the API (Logto: asked
+// for with both resource and organization_id): the token's aud must hold
+// Config.Audience and its organization_id claim must be orgID(r), such as
+// r.PathValue("id"). A token of another organization, or one without
+// organization_id, gets 401 invalid_token; an empty id turns the request
+// away. Check scopes with RequireScopes after it: they are what the user's
+// roles in that organization give.
+func (v *Validator) OrganizationResourceMiddleware(orgID func(*http.Request) string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return v.middleware(next, func(r *http.Request) route { return v.organizationResourceRoute(orgID(r)) })
+	}
+}
+
+// middleware admits requests with a token the route routeOf(r) takes.
+func (v *Validator) middleware(next http.Handler, routeOf func(*http.Request) route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, err := bearer(r)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		c, err := v.validate(r.Context(), raw, routeOf(r))
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		next.ServeHTTP(w, withClaims(r, c))
+	})
 }
 
 // bearer extracts the token of the one Authorization header.
@@ -133,9 +163,9 @@ func hasScopes(c *Claims, scopes []string, anyOf bool) bool {
 //   - an invalid token (ErrInvalidToken, and any error it does not know):
 //     401 invalid_token;
 //   - ErrInsufficientScope: 403 insufficient_scope naming the scopes;
-//   - ErrKeys: 503 temporarily_unavailable. The provider's keys cannot be
-//     had, so no token can be judged; this is an outage, not the client's
-//     fault, and the client may retry.
+//   - ErrProvider: 503 temporarily_unavailable. The provider's keys cannot
+//     be had, so no token can be judged; this is an outage, not the
+//     client's fault, and the client may retry.
 func WriteError(w http.ResponseWriter, err error) {
 	var (
 		status      = http.StatusUnauthorized
@@ -156,7 +186,7 @@ func WriteError(w http.ResponseWriter, err error) {
 	case errors.As(err, &se):
 		status, code, desc = http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope"
 		extraParams = `, scope="` + quote(strings.Join(se.scopes, " ")) + `"`
-	case errors.Is(err, ErrKeys):
+	case errors.Is(err, ErrProvider):
 		w.Header().Set("Retry-After", "10")
 		writeJSON(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the token signing keys are unavailable")
 		return

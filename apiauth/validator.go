@@ -1,33 +1,35 @@
 package apiauth
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/seed098cf14d/logto/internal/discovery"
+	"github.com/seed098cf14d/logto/internal/httpx"
+	"github.com/seed098cf14d/logto/internal/jwks"
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
 // Config.Leeway is zero.
 const DefaultLeeway = 60 * time.Second
 
-// refetchCooldown is the least time between two fetches forced by a token
-// (an unknown key ID, a failed fetch). Callers during it fail fast.
-const refetchCooldown = 10 * time.Second
-
 // Config says which tokens a Validator accepts.
 type Config struct {
-	// Endpoint is the Logto base URL; the issuer is Endpoint + "/oidc".
+	// Endpoint is the Logto base URL, such as "https://tenant.logto.app";
+	// the issuer is Endpoint + "/oidc". It must be https unless the host is
+	// a loopback one (localhost, 127.0.0.1, [::1]) or InsecureAllowHTTP is
+	// set.
 	Endpoint string
 	// Audience is the API's resource indicator, which a token's aud must
 	// hold.
@@ -40,15 +42,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
-}
 
-// asymmetricAlgs are the only algorithms ever accepted, whatever discovery
-// says: never "none", never an HMAC (whose key would be public).
-var asymmetricAlgs = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512,
-	jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512,
-	jose.EdDSA,
+	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
+	// The key set then crosses the network in clear text, and whoever sits
+	// on the path can substitute their own keys and mint any token: use it
+	// only inside a private test network.
+	InsecureAllowHTTP bool
 }
 
 // Validator checks bearer access tokens. It is safe for concurrent use; make
@@ -60,90 +59,128 @@ type Validator struct {
 	client   *http.Client
 	now      func() time.Time
 
-	discMu    sync.Mutex
-	disc      *discovery // nil until fetched
-	discTried time.Time
-	discErr   error
-
-	keys  *keySet
-	cache *verifiedCache
+	keys   discovery.Cache[*jwks.Set] // the provider's key set, once discovered
+	keySet atomic.Pointer[jwks.Set]   // the same set, for cache hits without a lock
+	cache  *verifiedCache
 
 	verifies atomic.Int64 // signature checks done, for tests
 }
 
-// NewValidator checks cfg, reporting every problem at once, and returns a
-// Validator. It does no I/O: discovery and keys are fetched on first use.
+// NewValidator checks cfg, reporting every problem at once in an error
+// matching ErrInvalidConfig, and returns a Validator. It does no I/O:
+// discovery and keys are fetched on first use.
 func NewValidator(cfg Config) (*Validator, error) {
-	var errs []error
-	if cfg.Endpoint == "" {
-		errs = append(errs, errors.New("apiauth: Endpoint must be provided"))
-	} else if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, errors.New("apiauth: Endpoint must be an absolute http(s) URL without query or fragment"))
+	var problems []error
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	endpoint, err := httpx.CheckEndpoint("Endpoint", cfg.Endpoint, cfg.InsecureAllowHTTP)
+	if err != nil {
+		problems = append(problems, err)
 	}
-	if cfg.Audience == "" {
-		errs = append(errs, errors.New("apiauth: Audience must be provided"))
+	switch {
+	case cfg.Audience == "":
+		bad("Audience must be provided")
+	case strings.HasPrefix(cfg.Audience, OrganizationAudiencePrefix):
+		bad("Audience %q is an organization token's audience, not an API's: protect organization routes with OrganizationMiddleware", cfg.Audience)
 	}
 	if cfg.Leeway < 0 {
-		errs = append(errs, errors.New("apiauth: Leeway must not be negative"))
+		bad("Leeway must not be negative")
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
 	v := &Validator{
-		issuer:   strings.TrimRight(cfg.Endpoint, "/") + "/oidc",
+		issuer:   endpoint + "/oidc",
 		audience: cfg.Audience,
 		leeway:   cfg.Leeway,
-		client:   cfg.HTTPClient,
+		client:   httpx.Client(cfg.HTTPClient),
 		now:      cfg.Now,
 		cache:    newVerifiedCache(defaultCacheSize),
 	}
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
 	}
-	if v.client == nil {
-		v.client = &http.Client{Timeout: 10 * time.Second}
-	}
 	if v.now == nil {
 		v.now = time.Now
 	}
-	v.keys = &keySet{client: v.client, now: v.now}
+	v.keys.Load = v.loadKeys
+	v.keys.Now = v.now
 	return v, nil
 }
 
-// Validate checks raw, a compact JWS access token, and returns its claims.
-// Errors wrap ErrInvalidToken when the token is at fault and ErrKeys when the
-// provider's keys cannot be had.
+// Validate checks raw, a compact JWS access token of the API (aud holding
+// Config.Audience), and returns its claims. A token scoped to an
+// organization (with an organization_id claim) is refused: its scopes are
+// what the user may do in that organization; ValidateOrganizationResource
+// takes it. Errors wrap ErrInvalidToken when the token is at fault and
+// ErrProvider when the provider's keys cannot be had.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
-	return v.validate(ctx, raw, v.audience)
+	return own(v.validate(ctx, raw, v.resourceRoute()))
 }
 
 // ValidateOrganization is Validate for an organization token of
 // organization orgID: its aud must hold "urn:logto:organization:<orgID>"
-// instead of Config.Audience.
+// instead of Config.Audience, and an organization_id claim, if it has one,
+// must be orgID.
 func (v *Validator) ValidateOrganization(ctx context.Context, raw, orgID string) (*Claims, error) {
-	if orgID == "" {
-		return nil, invalid("no organization")
-	}
-	return v.validate(ctx, raw, OrganizationAudiencePrefix+orgID)
+	return own(v.validate(ctx, raw, organizationTokenRoute(orgID)))
 }
 
-func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, error) {
+// ValidateOrganizationResource is Validate for an organization-scoped token
+// of the API for organization orgID (Logto: a token asked for with both
+// resource and organization_id): its aud must hold Config.Audience and its
+// organization_id claim must be orgID.
+func (v *Validator) ValidateOrganizationResource(ctx context.Context, raw, orgID string) (*Claims, error) {
+	return own(v.validate(ctx, raw, v.organizationResourceRoute(orgID)))
+}
+
+// tokenKey is the cache key of raw: its SHA-256, so that the cache holds no
+// usable token. The bytes are read in place: sha256.Sum256 neither keeps
+// nor changes its input, and copying a token of a kilobyte on every
+// request would cost as much as hashing it.
+func tokenKey(raw string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
+
+// own gives the caller a copy of the shared claims validate returns.
+func own(c *Claims, err error) (*Claims, error) {
+	if err != nil {
+		return nil, err
+	}
+	cp := *c
+	return &cp, nil
+}
+
+// validate checks raw for route rt and returns its claims in the form the
+// cache shares: callers hand out copies (own, claimsContext), never this
+// pointer.
+func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims, error) {
+	if rt.kind != resourceRoute && rt.org == "" {
+		return nil, invalid("no organization")
+	}
 	if raw == "" {
 		return nil, invalid("empty token")
 	}
+	if len(raw) > jwt.MaxTokenBytes {
+		return nil, invalid("token too large")
+	}
 	now := v.now()
-	key := sha256.Sum256([]byte(raw))
-	if c, ok := v.cache.get(key, now); ok {
-		// The cache holds tokens that passed every check but audience,
-		// which depends on the caller.
-		if !slices.Contains(c.Audience, aud) {
-			return nil, invalid("wrong audience")
+	key := tokenKey(raw)
+	if e, ok := v.cache.get(key, now); ok {
+		if ks := v.keySet.Load(); ks != nil && ks.Holds(e.thumb) {
+			// The cache holds tokens that passed every check but the
+			// route's, which depend on the request.
+			if err := rt.accept(e.claims.token.audience, e.claims.token.org); err != nil {
+				return nil, err
+			}
+			return e.claims, nil
 		}
-		return c, nil
+		// The key that signed the token has left the provider's key set
+		// (retired, maybe compromised): judge the token afresh.
+		v.cache.drop(key)
 	}
 
 	// Checks without I/O first, so that junk never causes a fetch.
-	jws, err := jose.ParseSignedCompact(raw, asymmetricAlgs)
+	jws, err := jose.ParseSignedCompact(raw, jwks.AsymmetricAlgs)
 	if err != nil {
 		return nil, invalidErr("malformed token or unsupported algorithm", err)
 	}
@@ -151,11 +188,11 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, invalid("want exactly one signature")
 	}
 	hdr := jws.Signatures[0].Header
-	if typ, ok := hdr.ExtraHeaders[jose.HeaderType]; ok {
-		s, _ := typ.(string)
-		if !strings.EqualFold(s, "at+jwt") && !strings.EqualFold(s, "application/at+jwt") {
-			return nil, invalid("token type is not at+jwt")
-		}
+	// RFC 9068 section 4 and RFC 8725 section 3.11: without this, an ID
+	// token or a logout token the provider signed, with the API in its aud,
+	// would pass for an access token.
+	if typ, _ := hdr.ExtraHeaders[jose.HeaderType].(string); !jwt.TypIs(typ, "at+jwt") {
+		return nil, invalid("token type is not at+jwt")
 	}
 	body := jws.UnsafePayloadWithoutVerification()
 	var p payload
@@ -163,57 +200,30 @@ func (v *Validator) validate(ctx context.Context, raw, aud string) (*Claims, err
 		return nil, invalidErr("malformed claims", err)
 	}
 	if p.Issuer != v.issuer {
-		return nil, invalid("wrong issuer")
+		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q", p.Issuer, v.issuer)}
 	}
-	if !slices.Contains(p.Audience, aud) {
-		return nil, invalid("wrong audience")
+	if err := rt.accept(p.Audience, p.OrganizationID); err != nil {
+		return nil, err
 	}
-	if p.Expiry == nil {
+	if p.Expiry.IsZero() {
 		return nil, invalid("no expiry")
 	}
-	if !now.Before(p.Expiry.t.Add(v.leeway)) {
+	if !now.Before(p.Expiry.Add(v.leeway)) {
 		return nil, invalid("token expired")
 	}
-	if p.NotBefore != nil && p.NotBefore.t.After(now.Add(v.leeway)) {
+	if !p.NotBefore.IsZero() && p.NotBefore.After(now.Add(v.leeway)) {
 		return nil, invalid("token not yet valid")
 	}
-	if p.IssuedAt != nil && p.IssuedAt.t.After(now.Add(v.leeway)) {
+	if !p.IssuedAt.IsZero() && p.IssuedAt.After(now.Add(v.leeway)) {
 		return nil, invalid("token issued in the future")
 	}
 
-	d, err := v.discovery(ctx)
+	signer, err := v.verify(ctx, jws)
 	if err != nil {
 		return nil, err
-	}
-	alg := jose.SignatureAlgorithm(hdr.Algorithm)
-	if !slices.Contains(d.algs, alg) {
-		return nil, invalid("algorithm not advertised by the provider")
-	}
-	candidates, err := v.keys.get(ctx, d.jwksURI, hdr.KeyID)
-	if err != nil {
-		return nil, err
-	}
-	verified := false
-	for _, k := range candidates {
-		if k.Algorithm != "" && k.Algorithm != string(alg) {
-			continue
-		}
-		v.verifies.Add(1)
-		out, err := jws.Verify(k.Key)
-		if err == nil && bytes.Equal(out, body) {
-			verified = true
-			break
-		}
-	}
-	if !verified {
-		return nil, invalid("bad signature")
 	}
 
-	var rawClaims map[string]any
-	if err := json.Unmarshal(body, &rawClaims); err != nil {
-		return nil, invalidErr("malformed claims", err)
-	}
-	c := p.claims(rawClaims)
-	v.cache.put(key, c, c.Expiry, now)
+	c := p.claims(body)
+	v.cache.put(key, c, c.Expiry, signer.Thumbprint, now)
 	return c, nil
 }

@@ -128,3 +128,53 @@ func TestAPIWithProviderTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIOrganizationScopedTokens checks examples/api with the real
+// provider's organization-scoped token of the API (aud the API, claim
+// organization_id): good for its own organization's reports only, refused
+// on the routes that know no organization (its scopes come from the
+// user's roles in that one organization).
+func TestAPIOrganizationScopedTokens(t *testing.T) {
+	p := startProvider(t, ProviderOptions{})
+	grant := codeFlow(t, p, "openid offline_access read:messages read:reports "+logtoOrganizationsScope, "consent", apiResource, logtoOrganizationsResource)
+	status, res := p.TokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(grant["refresh_token"])},
+		"resource": {apiResource}, "organization_id": {e2eOrg}})
+	if status != http.StatusOK {
+		t.Fatalf("organization-scoped token: %d %v", status, res)
+	}
+	orgScoped := str(res["access_token"])
+	status, res = p.TokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(res["refresh_token"])},
+		"resource": {apiResource}})
+	if status != http.StatusOK {
+		t.Fatalf("resource token: %d %v", status, res)
+	}
+	resourceToken := str(res["access_token"])
+
+	api := startAPI(t, p)
+	reports := api + "/api/organizations/" + e2eOrg + "/reports"
+	for _, tc := range []struct {
+		name, target, token string
+		status              int
+		errCode             string
+	}{
+		{"its organization's reports", reports, orgScoped, http.StatusOK, ""},
+		{"another organization's reports", api + "/api/organizations/" + otherOrg + "/reports", orgScoped, http.StatusUnauthorized, "invalid_token"},
+		{"a route outside organizations", api + "/api/private", orgScoped, http.StatusUnauthorized, "invalid_token"},
+		{"a scoped route outside organizations", api + "/api/private-scoped", orgScoped, http.StatusUnauthorized, "invalid_token"},
+		{"reports with a token outside organizations", reports, resourceToken, http.StatusUnauthorized, "invalid_token"},
+		{"the token outside organizations where it belongs", api + "/api/private-scoped", resourceToken, http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := callAPI(t, tc.target, tc.token)
+			if resp.StatusCode != tc.status || (tc.errCode != "" && body["error"] != tc.errCode) {
+				t.Fatalf("GET %s: %d %v, want %d %s", tc.target, resp.StatusCode, body, tc.status, tc.errCode)
+			}
+			if tc.status == http.StatusOK && tc.target == reports && body["organization_id"] != e2eOrg {
+				t.Errorf("reports answer %v, want organization_id %s", body, e2eOrg)
+			}
+			if tc.errCode != "" && !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="`+tc.errCode+`"`) {
+				t.Errorf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}

@@ -82,6 +82,9 @@ type Faults struct {
 	AccessTokenClaims func(claims map[string]any)
 	// AccessTokenSigning selects how JWT access tokens are signed.
 	AccessTokenSigning Signing
+	// AccessTokenType is the typ header of JWT access tokens; "" means
+	// "at+jwt" (RFC 9068 section 2.1), "-" leaves it out.
+	AccessTokenType string
 	// UserinfoClaims, if set, edits each userinfo answer.
 	UserinfoClaims func(claims map[string]any)
 

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,39 @@ func TestRotateKeysAndRS256(t *testing.T) {
 		}
 		if err := id.VerifyAccessToken(tk.AccessToken); err != nil {
 			t.Errorf("at_hash: %v", err)
+		}
+	}
+}
+
+func TestRetireOldKeys(t *testing.T) {
+	p := logtotest.NewTestProvider(t, logtotest.Options{})
+	f := newFlow(t, p)
+	tok, _ := f.login(t)
+	p.RotateKeys()
+	tok2, _ := f.login(t)
+	p.RetireOldKeys()
+	if _, err := f.verifyID(t, idToken(t, tok)); err == nil {
+		t.Error("a token of a retired key verified")
+	}
+	if _, err := f.verifyID(t, idToken(t, tok2)); err != nil {
+		t.Errorf("a token of the current key: %v", err)
+	}
+}
+
+func TestAccessTokenType(t *testing.T) {
+	const api = "https://api.example.com"
+	p := logtotest.NewTestProvider(t, logtotest.Options{})
+	f := newFlow(t, p)
+	for typ, want := range map[string]any{"": "at+jwt", "-": nil, "JWT": "JWT"} {
+		p.SetFaults(logtotest.Faults{AccessTokenType: typ})
+		tok, _ := f.login(t, oauth2.SetAuthURLParam("resource", api))
+		status, body := refresh(t, p, tok.RefreshToken, url.Values{"resource": {api}})
+		if status != 200 {
+			t.Fatalf("resource token: %d %v", status, body)
+		}
+		hdr, _ := decodeJWT(t, body["access_token"].(string))
+		if hdr["typ"] != want {
+			t.Errorf("AccessTokenType %q: typ = %v, want %v", typ, hdr["typ"], want)
 		}
 	}
 }

@@ -290,6 +290,15 @@ func (p *Provider) RotateKeys() {
 	p.mu.Unlock()
 }
 
+// RetireOldKeys unpublishes every signing key but the current one, as a
+// provider does some time after a rotation, or at once when a key is
+// compromised: tokens the old keys signed no longer verify.
+func (p *Provider) RetireOldKeys() {
+	p.mu.Lock()
+	p.keys.published = []*signingKey{p.keys.current}
+	p.mu.Unlock()
+}
+
 // AddRawJWK publishes raw in the JWKS byte for byte, after the provider's
 // own keys. Use it for keys of unknown types, such as
 // {"kty":"OKP","crv":"Ed448","x":"..."} or {"kty":"foo","kid":"x"}; invalid

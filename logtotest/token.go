@@ -387,7 +387,14 @@ func (plan *tokenPlan) mint() (*tokenResponse, error) {
 		if plan.faults.AccessTokenClaims != nil {
 			plan.faults.AccessTokenClaims(plan.atClaims)
 		}
-		tok, err := plan.atSigner.sign("at+jwt", plan.atClaims)
+		typ := plan.faults.AccessTokenType
+		switch typ {
+		case "":
+			typ = "at+jwt"
+		case "-":
+			typ = ""
+		}
+		tok, err := plan.atSigner.sign(typ, plan.atClaims)
 		if err != nil {
 			return nil, err
 		}

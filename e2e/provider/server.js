@@ -50,7 +50,7 @@ const organizationAudience = (id) => `urn:logto:organization:${id}`;
 
 // API resources (Logto: "API resources" with their permissions).
 const API_RESOURCES = {
-  'https://api.example.com': { scope: 'read:messages write:messages' },
+  'https://api.example.com': { scope: 'read:messages write:messages read:reports' },
 };
 
 // Organization template: permissions every organization knows.

@@ -32,6 +32,7 @@ import (
 const (
 	scopeReadMessages = "read:messages"
 	scopeReadMembers  = "read:members"
+	scopeReadReports  = "read:reports"
 )
 
 // devOrganization is the organization the dev provider's user belongs to.
@@ -84,6 +85,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		dev, err = logtotest.Start(logtotest.Options{
 			User:      &user,
 			Resources: []string{s.resource},
+			ResourceScopes: map[string][]string{
+				s.resource: {scopeReadMessages, scopeReadReports},
+			},
 		})
 		if err != nil {
 			return fmt.Errorf("starting the dev provider: %w", err)
@@ -131,9 +135,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 }
 
 // printDevCommands signs the dev user in and prints curl commands with a
-// resource token and an organization token.
+// resource token, an organization token and an organization-scoped token
+// of the API.
 func printDevCommands(ctx context.Context, stdout io.Writer, dev *logtotest.Provider, resource, base string) error {
-	c, err := signIn(ctx, dev, resource, []string{logto.ScopeOrganizations, scopeReadMessages, scopeReadMembers})
+	c, err := signIn(ctx, dev, resource, []string{logto.ScopeOrganizations, scopeReadMessages, scopeReadMembers, scopeReadReports})
 	if err != nil {
 		return fmt.Errorf("signing in the dev user: %w", err)
 	}
@@ -145,9 +150,14 @@ func printDevCommands(ctx context.Context, stdout io.Writer, dev *logtotest.Prov
 	if err != nil {
 		return fmt.Errorf("getting an organization token: %w", err)
 	}
+	orgRes, err := c.GetOrganizationResourceToken(ctx, resource, devOrganization)
+	if err != nil {
+		return fmt.Errorf("getting an organization-scoped token for %s: %w", resource, err)
+	}
 	fmt.Fprintf(stdout, "dev provider at %s; no LOGTO_ENDPOINT set. Try:\n", dev.Endpoint())
 	fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/private-scoped\n", at.Token, base)
 	fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/organizations/%s/members\n", org.Token, base, devOrganization)
+	fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/organizations/%s/reports\n", orgRes.Token, base, devOrganization)
 	return nil
 }
 
@@ -192,9 +202,20 @@ func newHandler(v *apiauth.Validator) http.Handler {
 	get("/api/public", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"message": "Hello from a public endpoint: no token needed."})
 	}))
+	// Middleware refuses tokens scoped to an organization (with an
+	// organization_id claim): their scopes hold only in that organization.
 	get("/api/private", v.Middleware(http.HandlerFunc(serveClaims)))
 	get("/api/private-scoped", v.Middleware(apiauth.RequireScopes(scopeReadMessages)(http.HandlerFunc(serveClaims))))
 	orgID := func(r *http.Request) string { return r.PathValue("id") }
+	// An organization-scoped token of this API, for organization {id} only.
+	get("/api/organizations/{id}/reports", v.OrganizationResourceMiddleware(orgID)(apiauth.RequireScopes(scopeReadReports)(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, _ := apiauth.ClaimsFrom(r.Context())
+			writeJSON(w, http.StatusOK, map[string]any{
+				"organization_id": c.OrganizationID,
+				"reports":         []map[string]string{{"id": "report-1", "author": c.Subject}},
+			})
+		}))))
 	get("/api/organizations/{id}/members", v.OrganizationMiddleware(orgID)(apiauth.RequireScopes(scopeReadMembers)(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := apiauth.ClaimsFrom(r.Context())
@@ -224,7 +245,12 @@ func onlyGET(h http.Handler) http.Handler {
 // serveClaims answers with every claim of the request's access token.
 func serveClaims(w http.ResponseWriter, r *http.Request) {
 	c, _ := apiauth.ClaimsFrom(r.Context())
-	writeJSON(w, http.StatusOK, c.Raw)
+	var all map[string]any
+	if err := c.Unmarshal(&all); err != nil {
+		writeError(w, http.StatusInternalServerError, "server_error", "the token's claims cannot be read")
+		return
+	}
+	writeJSON(w, http.StatusOK, all)
 }
 
 func writeError(w http.ResponseWriter, status int, code, desc string) {

@@ -128,7 +128,7 @@ func get(t *testing.T, method, u, auth string) answer {
 }
 
 func TestDevProviderPrintsWorkingCurl(t *testing.T) {
-	base, lines := startAPI(t, map[string]string{}, 4)
+	base, lines := startAPI(t, map[string]string{}, 5)
 	var checked int
 	for _, line := range lines[1:] {
 		if !strings.HasPrefix(line, "curl ") {
@@ -145,8 +145,8 @@ func TestDevProviderPrintsWorkingCurl(t *testing.T) {
 		}
 		checked++
 	}
-	if checked != 2 {
-		t.Fatalf("want 2 curl lines, got %d in %q", checked, lines)
+	if checked != 3 || !strings.Contains(strings.Join(lines, "\n"), "/reports") {
+		t.Fatalf("want 3 curl lines, one for the reports, got %d in %q", checked, lines)
 	}
 	a := get(t, http.MethodGet, base+"/api/public", "")
 	if a.status != http.StatusOK || a.body["message"] == nil {
@@ -177,6 +177,22 @@ func tokens(t *testing.T, p *logtotest.Provider, resource, org string, scopes ..
 	return at.Token, ot.Token
 }
 
+// orgResourceToken signs the provider's user in asking for scopes and
+// returns its organization-scoped token of resource for org.
+func orgResourceToken(t *testing.T, p *logtotest.Provider, resource, org string, scopes ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := signIn(ctx, p, resource, append([]string{logto.ScopeOrganizations}, scopes...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := c.GetOrganizationResourceToken(ctx, resource, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.Token
+}
+
 func TestRoutes(t *testing.T) {
 	user := logtotest.DefaultUser()
 	user.Organizations = []string{"org-1", "org-2"}
@@ -184,7 +200,7 @@ func TestRoutes(t *testing.T) {
 		User:      &user,
 		Resources: []string{testResource, otherResource},
 		ResourceScopes: map[string][]string{
-			testResource: {"read:messages", "write:messages"},
+			testResource: {"read:messages", "write:messages", "read:reports"},
 		},
 		OrganizationScopes: []string{"read:members", "write:members"},
 	})
@@ -194,9 +210,15 @@ func TestRoutes(t *testing.T) {
 	_, org2 := tokens(t, p, testResource, "org-2", "read:messages", "read:members")
 	narrow, org1Narrow := tokens(t, p, testResource, "org-1", "write:messages", "write:members")
 	other, _ := tokens(t, p, otherResource, "")
+	orgRes1 := orgResourceToken(t, p, testResource, "org-1", "read:messages", "read:reports")
+	orgRes2 := orgResourceToken(t, p, testResource, "org-2", "read:messages", "read:reports")
+	orgRes1Narrow := orgResourceToken(t, p, testResource, "org-1", "read:messages")
 
 	bearer := func(tok string) string { return "Bearer " + tok }
-	const members1 = "/api/organizations/org-1/members"
+	const (
+		members1 = "/api/organizations/org-1/members"
+		reports1 = "/api/organizations/org-1/reports"
+	)
 	cases := []struct {
 		name, method, path, auth string
 		status                   int
@@ -226,6 +248,17 @@ func TestRoutes(t *testing.T) {
 		{"members without read:members", "GET", members1, bearer(org1Narrow), 403, "insufficient_scope", false},
 		{"members of org-2 with its token", "GET", "/api/organizations/org-2/members", bearer(org2), 200, "", false},
 		{"members of an odd id", "GET", "/api/organizations/%20%22x%5C/members", bearer(org1), 401, "invalid_token", false},
+		{"private with an organization-scoped token", "GET", "/api/private", bearer(orgRes1), 401, "invalid_token", false},
+		{"private-scoped with an organization-scoped token", "GET", "/api/private-scoped", bearer(orgRes1), 401, "invalid_token", false},
+		{"reports without token", "GET", reports1, "", 401, "invalid_request", true},
+		{"reports with garbage", "GET", reports1, "Bearer garbage", 401, "invalid_token", false},
+		{"reports with its organization's token", "GET", reports1, bearer(orgRes1), 200, "", false},
+		{"reports with another organization's token", "GET", reports1, bearer(orgRes2), 401, "invalid_token", false},
+		{"reports of org-2 with its token", "GET", "/api/organizations/org-2/reports", bearer(orgRes2), 200, "", false},
+		{"reports with a resource token", "GET", reports1, bearer(full), 401, "invalid_token", false},
+		{"reports with an organization token", "GET", reports1, bearer(org1), 401, "invalid_token", false},
+		{"reports without read:reports", "GET", reports1, bearer(orgRes1Narrow), 403, "insufficient_scope", false},
+		{"members with an organization-scoped token", "GET", members1, bearer(orgRes1), 401, "invalid_token", false},
 		{"POST private", "POST", "/api/private", bearer(full), 405, "method_not_allowed", false},
 		{"unknown route", "GET", "/api/nothing", bearer(full), 404, "not_found", false},
 	}
@@ -272,6 +305,10 @@ func TestRoutes(t *testing.T) {
 		a = get(t, "GET", base+members1, bearer(org1))
 		if a.body["organization_id"] != "org-1" {
 			t.Errorf("members answer %v: want organization_id org-1", a.body)
+		}
+		a = get(t, "GET", base+reports1, bearer(orgRes1))
+		if a.body["organization_id"] != "org-1" || a.body["reports"] == nil {
+			t.Errorf("reports answer %v: want organization_id org-1 and reports", a.body)
 		}
 	})
 }

@@ -1,0 +1,44 @@
+package apiauth_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/apiauth"
+)
+
+// Endpoint is checked as the root package checks it: https unless
+// loopback, and the base URL, not the issuer or discovery URL.
+func TestEndpointChecked(t *testing.T) {
+	for endpoint, ok := range map[string]bool{
+		"https://tenant.logto.app":      true,
+		"https://tenant.logto.app/":     true,
+		"http://localhost:3001":         true,
+		"http://127.0.0.1:3001":         true,
+		"http://[::1]:3001":             true,
+		"http://tenant.example.com":     false,
+		"https://tenant.logto.app/oidc": false,
+		"https://tenant.logto.app/oidc/.well-known/openid-configuration": false,
+		"https://tenant.logto.app/?x=1":                                  false,
+		"ftp://tenant.logto.app":                                         false,
+	} {
+		_, err := apiauth.NewValidator(apiauth.Config{Endpoint: endpoint, Audience: testResource})
+		if (err == nil) != ok {
+			t.Errorf("Endpoint %q: err = %v", endpoint, err)
+		}
+		if err != nil && !errors.Is(err, logto.ErrInvalidConfig) {
+			t.Errorf("Endpoint %q: err = %v, want ErrInvalidConfig", endpoint, err)
+		}
+	}
+	// The message says what to write instead.
+	_, err := apiauth.NewValidator(apiauth.Config{Endpoint: "https://tenant.logto.app/oidc", Audience: testResource})
+	if err == nil || !strings.Contains(err.Error(), `"https://tenant.logto.app"`) {
+		t.Errorf("Endpoint ending in /oidc: %v", err)
+	}
+	// http on a non-loopback host only when asked for by name.
+	if _, err := apiauth.NewValidator(apiauth.Config{Endpoint: "http://tenant.example.com", Audience: testResource, InsecureAllowHTTP: true}); err != nil {
+		t.Errorf("InsecureAllowHTTP: %v", err)
+	}
+}
