@@ -17,7 +17,7 @@ const (
 	testRedirect = "https://app.example.com/callback"
 )
 
-// clock is a settable clock for the validator.
+// clock is a settable clock for the client and the validator.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -58,7 +58,11 @@ func newEnv(t testing.TB) *env {
 		},
 		User: &u,
 	})
+	// The client and the validator share a clock, so a test that moves
+	// time past the key sets' refetch cooldown moves it for both.
+	clk := newClock()
 	app, err := logto.NewApp(logto.Config{
+		Now:         clk.now,
 		Endpoint:    p.Endpoint(),
 		AppID:       p.ClientID(),
 		AppSecret:   p.ClientSecret(),
@@ -87,7 +91,6 @@ func newEnv(t testing.TB) *env {
 	if _, err := c.HandleSignInCallbackURL(ctx, cbURL); err != nil {
 		t.Fatalf("callback: %v", err)
 	}
-	clk := newClock()
 	v, err := apiauth.NewValidator(apiauth.Config{Endpoint: p.Endpoint(), Audience: testResource, Now: clk.now})
 	if err != nil {
 		t.Fatalf("NewValidator: %v", err)
