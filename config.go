@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/seed098cf14d/logto/internal/httpx"
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // DefaultClockLeeway is the clock skew tolerated when checking token times.
-const DefaultClockLeeway = 60 * time.Second
+const DefaultClockLeeway = jwt.DefaultClockLeeway
 
 // DefaultHTTPTimeout bounds every request to the provider when Config.HTTPClient
 // is nil.

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/seed098cf14d/logto/internal/jwt"
+	"github.com/seed098cf14d/logto/internal/urn"
 )
 
 // OrganizationAudiencePrefix prefixes the organization ID in the audience of
 // a Logto organization token.
-const OrganizationAudiencePrefix = "urn:logto:organization:"
+const OrganizationAudiencePrefix = urn.OrganizationAudiencePrefix
 
 // Claims are the checked claims of an access token.
 //

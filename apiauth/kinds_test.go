@@ -14,11 +14,11 @@ import (
 
 // Config errors match ErrInvalidConfig, and every problem is reported.
 func TestConfigErrorsAreInvalidConfig(t *testing.T) {
-	_, err := apiauth.NewValidator(apiauth.Config{Endpoint: "ftp://x", Leeway: -1})
+	_, err := apiauth.NewValidator(apiauth.Config{Endpoint: "ftp://x", ClockLeeway: -1})
 	if !errors.Is(err, logto.ErrInvalidConfig) {
 		t.Errorf("err = %v, want ErrInvalidConfig", err)
 	}
-	for _, want := range []string{"Endpoint", "Audience", "Leeway"} {
+	for _, want := range []string{"Endpoint", "Audience", "ClockLeeway"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want a word on %s", err, want)
 		}

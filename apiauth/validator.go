@@ -20,9 +20,9 @@ import (
 	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
-// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
-// Config.Leeway is zero.
-const DefaultLeeway = 60 * time.Second
+// DefaultClockLeeway is the clock skew tolerated on exp, nbf and iat when
+// Config.ClockLeeway is zero.
+const DefaultClockLeeway = jwt.DefaultClockLeeway
 
 // Config says which tokens a Validator accepts.
 type Config struct {
@@ -34,9 +34,9 @@ type Config struct {
 	// Audience is the API's resource indicator, which a token's aud must
 	// hold.
 	Audience string
-	// Leeway is the clock skew tolerated on exp, nbf and iat; zero means
-	// DefaultLeeway. It must not be negative.
-	Leeway time.Duration
+	// ClockLeeway is the clock skew tolerated on exp, nbf and iat; zero means
+	// DefaultClockLeeway. It must not be negative.
+	ClockLeeway time.Duration
 	// HTTPClient fetches discovery and keys; nil means a client with a 10 s
 	// timeout.
 	HTTPClient *http.Client
@@ -82,8 +82,8 @@ func NewValidator(cfg Config) (*Validator, error) {
 	case strings.HasPrefix(cfg.Audience, OrganizationAudiencePrefix):
 		bad("Audience %q is an organization token's audience, not an API's: protect organization routes with OrganizationMiddleware", cfg.Audience)
 	}
-	if cfg.Leeway < 0 {
-		bad("Leeway must not be negative")
+	if cfg.ClockLeeway < 0 {
+		bad("ClockLeeway must not be negative")
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
@@ -91,13 +91,13 @@ func NewValidator(cfg Config) (*Validator, error) {
 	v := &Validator{
 		issuer:   endpoint + "/oidc",
 		audience: cfg.Audience,
-		leeway:   cfg.Leeway,
+		leeway:   cfg.ClockLeeway,
 		client:   httpx.Client(cfg.HTTPClient),
 		now:      cfg.Now,
 		cache:    newVerifiedCache(defaultCacheSize),
 	}
 	if v.leeway == 0 {
-		v.leeway = DefaultLeeway
+		v.leeway = DefaultClockLeeway
 	}
 	if v.now == nil {
 		v.now = time.Now

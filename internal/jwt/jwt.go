@@ -170,3 +170,7 @@ func (d *UnixMilliDate) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// DefaultClockLeeway is the clock skew every verifier of the SDK tolerates
+// on token times unless configured otherwise.
+const DefaultClockLeeway = 60 * time.Second
