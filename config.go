@@ -121,7 +121,7 @@ func (c *Config) validate() (*settings, error) {
 
 	scopes := []string{ScopeOpenID}
 	if !c.NoReservedScopes {
-		scopes = appendUnique(scopes, ReservedScopes...)
+		scopes = appendUnique(scopes, ReservedScopes()...)
 	}
 	for _, s := range c.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
