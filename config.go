@@ -69,6 +69,14 @@ type Config struct {
 	// token's lifetime, so short-lived tokens are still reused.
 	ExpiryMargin time.Duration
 
+	// TrustForwardedHeaders makes the callback handler read the scheme and
+	// host the browser used from X-Forwarded-Proto and X-Forwarded-Host
+	// (see RequestURL). Any client can send these headers, so set it only
+	// when the app is reachable solely through a proxy that sets them or
+	// strips them from what clients send; otherwise a forged header could
+	// make a callback that arrived at another host pass for the redirect URI.
+	TrustForwardedHeaders bool
+
 	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
 	// Tokens and the client secret then cross the network in clear text: use
 	// it only inside a private test network.
@@ -93,6 +101,8 @@ type settings struct {
 	leeway       time.Duration
 	margin       time.Duration
 	now          func() time.Time
+	// trustForwarded: see Config.TrustForwardedHeaders.
+	trustForwarded bool
 }
 
 var knownPrompts = []string{PromptNone, PromptLogin, PromptConsent, PromptSelectAccount}
@@ -194,6 +204,8 @@ func (c *Config) validate() (*settings, error) {
 		leeway:       c.ClockLeeway,
 		margin:       c.ExpiryMargin,
 		now:          c.Now,
+
+		trustForwarded: c.TrustForwardedHeaders,
 	}
 	if s.httpClient == nil {
 		s.httpClient = &http.Client{Timeout: DefaultHTTPTimeout}

@@ -233,23 +233,26 @@ func noStore(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
-// RequestURL rebuilds the absolute URL a request was sent to: the scheme is
-// https under TLS or when a proxy says so in X-Forwarded-Proto, the host is
-// X-Forwarded-Host when a proxy set it, else the Host header.
-func RequestURL(r *http.Request) *url.URL {
+// RequestURL rebuilds the absolute URL a request was sent to. The scheme is
+// https under TLS, else http; the host is the Host header. With
+// trustForwarded, a proxy's X-Forwarded-Proto (http or https) and
+// X-Forwarded-Host (the first value of each) take precedence. Pass true only
+// when every request reaches the server through a proxy that sets or strips
+// these headers: any client can send them (Config.TrustForwardedHeaders).
+func RequestURL(r *http.Request, trustForwarded bool) *url.URL {
 	u := *r.URL
 	if u.Scheme == "" {
 		u.Scheme = "http"
 		if r.TLS != nil {
 			u.Scheme = "https"
 		}
-		if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+		if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); trustForwarded && (p == "https" || p == "http") {
 			u.Scheme = p
 		}
 	}
 	if u.Host == "" {
 		u.Host = r.Host
-		if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+		if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); trustForwarded && h != "" {
 			u.Host = h
 		}
 	}
