@@ -3,6 +3,7 @@ package logto
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -69,6 +70,12 @@ type Config struct {
 	// token's lifetime, so short-lived tokens are still reused.
 	ExpiryMargin time.Duration
 
+	// Logger receives the details of failures that users are shown only in
+	// plain words (WebHandlers logs each failure it answers: at Warn, or
+	// Error for a 5xx), and of sign-outs whose revocation failed. Nil means
+	// no logging.
+	Logger *slog.Logger
+
 	// TrustForwardedHeaders makes the callback handler read the scheme and
 	// host the browser used from X-Forwarded-Proto and X-Forwarded-Host
 	// (see RequestURL). Any client can send these headers, so set it only
@@ -103,6 +110,7 @@ type settings struct {
 	now          func() time.Time
 	// trustForwarded: see Config.TrustForwardedHeaders.
 	trustForwarded bool
+	logger         *slog.Logger
 }
 
 var knownPrompts = []string{PromptNone, PromptLogin, PromptConsent, PromptSelectAccount}
@@ -206,6 +214,7 @@ func (c *Config) validate() (*settings, error) {
 		now:          c.Now,
 
 		trustForwarded: c.TrustForwardedHeaders,
+		logger:         c.Logger,
 	}
 	if s.httpClient == nil {
 		s.httpClient = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -219,8 +228,15 @@ func (c *Config) validate() (*settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
 	return s, nil
 }
+
+// Logger returns the logger of Config.Logger, or one that discards
+// everything when it was nil; never nil.
+func (a *App) Logger() *slog.Logger { return a.s.logger }
 
 // checkResource enforces RFC 8707 section 2: an absolute URI without a
 // fragment.

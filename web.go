@@ -3,6 +3,8 @@ package logto
 import (
 	"errors"
 	"html"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,8 +31,9 @@ type WebHandlers struct {
 	// AfterSignIn is where the callback goes when the sign-in named no
 	// return path; default "/".
 	AfterSignIn string
-	// ErrorHandler answers failures; nil means a small HTML page whose status
-	// is ErrorStatus(err) and which names ErrorCode(err).
+	// ErrorHandler answers failures; nil means WriteErrorPage's small HTML
+	// page (with SignInPath as its "Sign in again" link). Whichever answers,
+	// the failure is logged first (App.Logger).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -71,7 +74,7 @@ func (h *WebHandlers) SignIn() http.Handler {
 		}
 		authURL, err := h.Client(w, r).SignIn(r.Context(), opts)
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
 		}
 		http.Redirect(w, r, authURL, http.StatusFound)
@@ -86,7 +89,7 @@ func (h *WebHandlers) Callback() http.Handler {
 		noStore(w)
 		res, err := h.Client(w, r).HandleSignInCallback(r.Context(), r)
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
 		}
 		to := res.ReturnTo
@@ -107,8 +110,14 @@ func (h *WebHandlers) SignOut() http.Handler {
 		noStore(w)
 		res, err := h.Client(w, r).SignOut(r.Context(), h.SignOutOptions)
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
+		}
+		if res.RevocationErr != nil {
+			h.App.Logger().LogAttrs(r.Context(), slog.LevelWarn, "logto: revoking the refresh token at sign-out failed",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Any("error", res.RevocationErr))
 		}
 		to := res.URL
 		if to == "" {
@@ -125,7 +134,7 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok, err := h.Client(w, r).IsAuthenticated(r.Context())
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
 		}
 		if ok {
@@ -133,13 +142,10 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.fail(w, r, ErrNotAuthenticated)
+			h.WriteError(w, r, ErrNotAuthenticated)
 			return
 		}
-		path := h.SignInPath
-		if path == "" {
-			path = "/sign-in"
-		}
+		path := h.signInPath()
 		if rt := r.URL.RequestURI(); IsSafeReturnPath(rt) {
 			path += "?return_to=" + url.QueryEscape(rt)
 		}
@@ -148,23 +154,95 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 	})
 }
 
-func (h *WebHandlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+// WriteError answers a failure the way the handlers do: it logs err with
+// the request's method and path to App.Logger (at Warn, or Error when the
+// status is 5xx), then answers through ErrorHandler, or with the page of
+// WriteErrorPage. The page never shows err's text, which may name internal
+// hosts and addresses; the log has it.
+func (h *WebHandlers) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	status := ErrorStatus(err)
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	h.App.Logger().LogAttrs(r.Context(), level, "logto: request failed",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.String("code", ErrorCode(err)),
+		slog.Any("error", err))
 	if h.ErrorHandler != nil {
 		h.ErrorHandler(w, r, err)
 		return
 	}
-	WriteErrorPage(w, err)
+	writeErrorPage(w, err, h.signInPath())
 }
 
-// WriteErrorPage answers an HTML page naming err's code and message (both
-// escaped) with status ErrorStatus(err).
+func (h *WebHandlers) signInPath() string {
+	if h.SignInPath == "" {
+		return "/sign-in"
+	}
+	return h.SignInPath
+}
+
+// WriteErrorPage answers a small HTML page with status ErrorStatus(err): the
+// error's code (ErrorCode), a plain sentence about it (ErrorMessage) and
+// links to "/" and "/sign-in". It never shows err's text; log that where
+// only operators see it (WebHandlers.WriteError does).
 func WriteErrorPage(w http.ResponseWriter, err error) {
+	writeErrorPage(w, err, "/sign-in")
+}
+
+func writeErrorPage(w http.ResponseWriter, err error, signInPath string) {
 	noStore(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(ErrorStatus(err))
-	_, _ = w.Write([]byte("<!doctype html><title>Sign-in error</title><h1>" +
-		html.EscapeString(ErrorCode(err)) + "</h1><p>" + html.EscapeString(err.Error()) + "</p>"))
+	_, _ = io.WriteString(w, `<!doctype html><meta charset="utf-8"><title>Sign-in error</title><h1>`+
+		html.EscapeString(ErrorCode(err))+"</h1><p>"+html.EscapeString(ErrorMessage(err))+
+		`</p><p><a href="/">Home</a> · <a href="`+html.EscapeString(signInPath)+`">Sign in again</a></p>`)
+}
+
+// ErrorMessage is a plain sentence about err's kind, fit to show a user: it
+// never holds err's text (which may name internal hosts, addresses or the
+// provider's own description).
+func ErrorMessage(err error) string {
+	var oe *OAuthError
+	switch {
+	case errors.Is(err, ErrNotAuthenticated):
+		return "You are not signed in, or your session has ended."
+	case errors.As(err, &oe):
+		switch {
+		case oe.Endpoint == "authorize" && (oe.Code == "access_denied" || oe.Code == "consent_required" || oe.Code == "login_required" || oe.Code == "interaction_required"):
+			return "The sign-in was cancelled or refused."
+		case oe.Endpoint == "authorize":
+			return "The identity provider could not complete the sign-in."
+		case oe.Code == "invalid_grant":
+			return "The sign-in has expired or was already used. Please sign in again."
+		case oe.Code == "access_denied" || oe.Code == "insufficient_scope":
+			return "You do not have access to this."
+		case oe.Code == "invalid_target":
+			return "This app may not ask for that resource."
+		default:
+			return "The identity provider could not complete the request. Please try again in a moment."
+		}
+	case errors.Is(err, ErrInvalidState):
+		return "The sign-in link has expired or was already used."
+	case errors.Is(err, ErrInvalidCallback):
+		return "The answer from the identity provider was not valid. Please sign in again."
+	case errors.Is(err, ErrInvalidRequest):
+		return "The request was not valid."
+	case errors.Is(err, ErrInvalidToken):
+		return "The identity provider sent a token that could not be verified."
+	case errors.Is(err, ErrDiscovery), errors.Is(err, ErrProvider):
+		return "The identity provider could not be reached. Please try again in a moment."
+	case errors.Is(err, ErrStorage):
+		return "Your session could not be read or saved. Please try again."
+	case errors.Is(err, ErrInvalidConfig):
+		return "The app is not set up correctly."
+	default:
+		return "Something went wrong. Please try again."
+	}
 }
 
 // ErrorStatus maps an error of this package to an HTTP status: 401 for

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -33,6 +34,7 @@ type webApp struct {
 	h     *logto.WebHandlers
 	store *sessions.CookieStore
 	srv   *httptest.Server
+	logs  *syncBuffer // the App's log, as text
 }
 
 func newWebApp(t *testing.T, edit func(*logto.WebHandlers)) *webApp {
@@ -45,9 +47,11 @@ func newWebApp(t *testing.T, edit func(*logto.WebHandlers)) *webApp {
 		RedirectURIs:           []string{redirect},
 		PostLogoutRedirectURIs: []string{postLogout},
 	})
+	logs := &syncBuffer{}
 	app, err := logto.NewApp(logto.Config{
 		Endpoint: p.Endpoint(), AppID: p.ClientID(), AppSecret: p.ClientSecret(),
 		RedirectURI: redirect, PostLogoutRedirectURI: postLogout,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +75,7 @@ func newWebApp(t *testing.T, edit func(*logto.WebHandlers)) *webApp {
 		}
 		fmt.Fprintf(w, "hello %s (%s)", claims.Subject, r.Method)
 	})))
-	return &webApp{p: p, app: app, h: h, store: store, srv: srv}
+	return &webApp{p: p, app: app, h: h, store: store, srv: srv, logs: logs}
 }
 
 // webBrowser is a browser with a cookie jar that does not follow redirects,
@@ -458,11 +462,17 @@ func TestWebCallbackProviderError(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", resp.StatusCode)
 	}
-	if !strings.Contains(body, "<h1>access_denied</h1>") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+	if !strings.Contains(body, "<h1>access_denied</h1>") || !strings.Contains(body, "The sign-in was cancelled or refused.") {
 		t.Errorf("error page does not name the error: %s", body)
 	}
-	if strings.Contains(body, "<script>alert") {
-		t.Errorf("error page reflects the provider's description unescaped: %s", body)
+	// The description is the provider's (or whoever crafted the redirect's)
+	// text: it goes to the log, not to the page, escaped or not.
+	if strings.Contains(body, "script") {
+		t.Errorf("error page reflects the provider's description: %s", body)
+	}
+	if logs := a.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "path=/callback") ||
+		!strings.Contains(logs, "<script>alert(1)</script>") {
+		t.Errorf("log lacks the provider's error: %s", logs)
 	}
 	if resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("headers %v", resp.Header)
@@ -739,13 +749,21 @@ func TestWriteErrorPageEscapes(t *testing.T) {
 	if w.Code != http.StatusBadRequest {
 		t.Errorf("status %d", w.Code)
 	}
-	if strings.Contains(body, "<b>") || strings.Contains(body, `"x"`) || strings.Contains(body, "<img") {
-		t.Errorf("unescaped: %s", body)
+	if strings.Contains(body, "<b>") || strings.Contains(body, `"x"`) || strings.Contains(body, "img") {
+		t.Errorf("unescaped code or the description shown: %s", body)
 	}
-	if !strings.Contains(body, "<h1>&lt;b&gt;&#34;x&#34;&lt;/b&gt;</h1>") || !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
+	if !strings.Contains(body, "<h1>&lt;b&gt;&#34;x&#34;&lt;/b&gt;</h1>") {
 		t.Errorf("body %s", body)
 	}
 	wantNoStore(t, w.Header())
+
+	// A custom SignInPath is the page's "Sign in again" link, escaped.
+	h := &logto.WebHandlers{App: newEnv(t, nil).app, SignInPath: `/login?a="b"&c=<d>`}
+	w = httptest.NewRecorder()
+	h.WriteError(w, httptest.NewRequest(http.MethodGet, "/x", nil), logto.ErrInvalidState)
+	if body := w.Body.String(); !strings.Contains(body, `<a href="/login?a=&#34;b&#34;&amp;c=&lt;d&gt;">Sign in again</a>`) {
+		t.Errorf("body %s", body)
+	}
 }
 
 func TestWebErrorHandler(t *testing.T) {

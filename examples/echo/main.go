@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -144,6 +145,8 @@ func newRouter(s *settings) (*echo.Echo, error) {
 		Resources:             []string{s.audience},
 		RedirectURI:           s.baseURL + "/callback",
 		PostLogoutRedirectURI: s.baseURL + "/",
+		// Failures are answered in plain words; their details come here.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
 		return nil, err
@@ -174,7 +177,7 @@ func newRouter(s *settings) (*echo.Echo, error) {
 	e.GET("/", func(c echo.Context) error {
 		ok, err := web.Client(c.Response(), c.Request()).IsAuthenticated(c.Request().Context())
 		if err != nil {
-			logto.WriteErrorPage(c.Response(), err)
+			web.WriteError(c.Response(), c.Request(), err)
 			return nil
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")

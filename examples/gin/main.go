@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -144,6 +145,8 @@ func newRouter(s *settings) (*gin.Engine, error) {
 		Resources:             []string{s.audience},
 		RedirectURI:           s.baseURL + "/callback",
 		PostLogoutRedirectURI: s.baseURL + "/",
+		// Failures are answered in plain words; their details come here.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
 		return nil, err
@@ -172,7 +175,7 @@ func newRouter(s *settings) (*gin.Engine, error) {
 	r.GET("/", func(c *gin.Context) {
 		ok, err := web.Client(c.Writer, c.Request).IsAuthenticated(c.Request.Context())
 		if err != nil {
-			logto.WriteErrorPage(c.Writer, err)
+			web.WriteError(c.Writer, c.Request, err)
 			return
 		}
 		c.Header("Cache-Control", "no-store")

@@ -19,6 +19,7 @@ import (
 	"html"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -171,6 +172,8 @@ func newHandler(s *settings) (http.Handler, error) {
 		Resources:             s.resources,
 		RedirectURI:           s.baseURL + "/callback",
 		PostLogoutRedirectURI: s.baseURL + "/",
+		// Failures are answered in plain words; their details come here.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
 		return nil, err
@@ -219,7 +222,7 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.Handle("GET /api/id-token-claims", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		claims, err := c.IDTokenClaims(r.Context())
 		if err != nil {
-			writeJSONError(w, err)
+			writeJSONError(w, r, web, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, claims.Raw)
@@ -227,18 +230,18 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.Handle("GET /api/userinfo", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		info, err := c.FetchUserInfo(r.Context())
 		if err != nil {
-			writeJSONError(w, err)
+			writeJSONError(w, r, web, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, info.Raw)
 	}))
 	mux.Handle("GET /api/access-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
-		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
+		tokenAnswer(w, r, web, func(ctx context.Context) (*logto.AccessToken, error) {
 			return c.GetAccessToken(ctx, r.URL.Query().Get("resource"))
 		})
 	}))
 	mux.Handle("GET /api/organization-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
-		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
+		tokenAnswer(w, r, web, func(ctx context.Context) (*logto.AccessToken, error) {
 			return c.GetOrganizationToken(ctx, r.URL.Query().Get("organization_id"))
 		})
 	}))
@@ -257,7 +260,7 @@ func apiRoute(web *logto.WebHandlers, serve func(http.ResponseWriter, *http.Requ
 			err = logto.ErrNotAuthenticated
 		}
 		if err != nil {
-			writeJSONError(w, err)
+			writeJSONError(w, r, web, err)
 			return
 		}
 		serve(w, r, c)
@@ -268,7 +271,7 @@ func home(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers) {
 	c := web.Client(w, r)
 	ok, err := c.IsAuthenticated(r.Context())
 	if err != nil {
-		logto.WriteErrorPage(w, err)
+		web.WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -299,10 +302,10 @@ func protected(w http.ResponseWriter, _ *http.Request) {
 
 // tokenAnswer writes {"access_token": ..., "claims": ...}; claims are null for
 // an opaque token.
-func tokenAnswer(w http.ResponseWriter, r *http.Request, get func(context.Context) (*logto.AccessToken, error)) {
+func tokenAnswer(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers, get func(context.Context) (*logto.AccessToken, error)) {
 	at, err := get(r.Context())
 	if err != nil {
-		writeJSONError(w, err)
+		writeJSONError(w, r, web, err)
 		return
 	}
 	claims, _ := at.Claims()
@@ -316,6 +319,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeJSONError(w http.ResponseWriter, err error) {
-	writeJSON(w, logto.ErrorStatus(err), map[string]string{"error": logto.ErrorCode(err), "error_description": err.Error()})
+// writeJSONError answers {"error": code, "error_description": sentence}:
+// the error's code and a plain sentence about it, never its text, which may
+// name internal hosts and addresses. The details go to the app's log.
+func writeJSONError(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers, err error) {
+	status := logto.ErrorStatus(err)
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	web.App.Logger().LogAttrs(r.Context(), level, "request failed",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
+	writeJSON(w, status, map[string]string{"error": logto.ErrorCode(err), "error_description": logto.ErrorMessage(err)})
 }

@@ -570,8 +570,10 @@ func TestThreeTokensInCookieSession(t *testing.T) {
 // answers JSON routes with JSON.
 func TestUnreachableEndpoint(t *testing.T) {
 	t.Parallel()
+	down := freeAddr(t)
+	_, port, _ := net.SplitHostPort(down)
 	a := startApp(t, "", map[string]string{
-		"LOGTO_ENDPOINT":   "http://" + freeAddr(t),
+		"LOGTO_ENDPOINT":   "http://" + down,
 		"LOGTO_APP_ID":     "app",
 		"LOGTO_APP_SECRET": "secret",
 	})
@@ -580,6 +582,53 @@ func TestUnreachableEndpoint(t *testing.T) {
 	resp, body := a.get("/sign-in")
 	if resp.StatusCode < 500 {
 		t.Errorf("/sign-in with the provider down: %d %.200q, want 5xx", resp.StatusCode, body)
+	}
+	for _, leak := range []string{"dial", "refused", down, port, "well-known"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("/sign-in with the provider down: the page holds %q: %.400s", leak, body)
+		}
+	}
+}
+
+// A provider that goes down shows in pages and JSON errors as a code and a
+// plain sentence: no address, port or dial error of the infrastructure
+// behind the app.
+func TestProviderDownHidesInfrastructure(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		RedirectURIs: []string{"http://" + addr + "/callback"},
+		Resources:    []string{apiResource},
+	})
+	a := startApp(t, addr, map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_RESOURCES":  apiResource,
+	})
+	a.signIn("")
+	a.wantPage("/", "Authenticated")
+	provider, err := url.Parse(p.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	leaks := []string{"dial", "refused", provider.Host, provider.Port(), "/oidc"}
+	for _, path := range []string{"/api/userinfo", "/api/access-token?resource=" + url.QueryEscape(apiResource)} {
+		resp, body := a.get(path)
+		if resp.StatusCode < 500 {
+			t.Errorf("GET %s with the provider down: %d %.300q, want 5xx", path, resp.StatusCode, body)
+		}
+		for _, leak := range leaks {
+			if strings.Contains(body, leak) {
+				t.Errorf("GET %s: the answer holds %q: %.400s", path, leak, body)
+			}
+		}
+		if !strings.Contains(body, "The identity provider could not be reached") {
+			t.Errorf("GET %s: %.400s, want a plain sentence", path, body)
+		}
 	}
 }
 
