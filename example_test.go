@@ -179,11 +179,13 @@ func ExampleWebHandlers() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /sign-in", web.SignIn())
 	mux.Handle("GET /callback", web.Callback())
-	mux.Handle("GET /sign-out", web.SignOut())
+	// A sign-out button posts <form method="post" action="/sign-out">;
+	// requests from other sites are refused.
+	mux.Handle("POST /sign-out", web.SignOut())
 	mux.Handle("GET /account", web.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, err := web.Client(w, r).IDTokenClaims(r.Context())
 		if err != nil {
-			logto.WriteErrorPage(w, err)
+			web.WriteError(w, r, err) // logged; the page shows a plain sentence
 			return
 		}
 		fmt.Fprintf(w, "hello %s", claims.Name)

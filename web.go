@@ -2,6 +2,7 @@ package logto
 
 import (
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -104,10 +105,34 @@ func (h *WebHandlers) Callback() http.Handler {
 }
 
 // SignOut revokes the refresh token, clears the session and redirects to the
-// provider's end-session endpoint. A failed revocation does not stop it.
+// provider's end-session endpoint. A failed revocation does not stop it (it
+// is logged).
+//
+// Only the app's own pages may sign a user out, so that another site cannot
+// do it with a link, an image or a form. Route it for POST (a form button on
+// the app's pages) and, if links must work, for GET:
+//   - POST (and any method but GET and HEAD) passes http.CrossOriginProtection,
+//     with the origin of the redirect URI trusted;
+//   - GET and HEAD are refused when the browser marks the request as coming
+//     from elsewhere: Sec-Fetch-Site other than same-origin or none (a typed
+//     URL), or an Origin other than the app's. A request with neither header
+//     (not a browser) passes.
+//
+// A refused request is answered 403 (ErrCrossSiteRequest, through
+// WriteError) before the session is read: it stays as it was, tokens and all.
 func (h *WebHandlers) SignOut() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if origin := h.appOrigin(); origin != nil {
+		// The Origin header holds the public origin, which differs from the
+		// Host header behind a proxy.
+		_ = cop.AddTrustedOrigin(origin.Scheme + "://" + origin.Host)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
+		if err := h.checkSameOrigin(cop, r); err != nil {
+			h.WriteError(w, r, err)
+			return
+		}
 		res, err := h.Client(w, r).SignOut(r.Context(), h.SignOutOptions)
 		if err != nil {
 			h.WriteError(w, r, err)
@@ -125,6 +150,54 @@ func (h *WebHandlers) SignOut() http.Handler {
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
+}
+
+// appOrigin is the app's public origin: that of the sign-in's redirect URI
+// (SignInOptions, else Config), or nil when neither is set.
+func (h *WebHandlers) appOrigin() *url.URL {
+	raw := h.SignInOptions.RedirectURI
+	if raw == "" {
+		raw = h.App.s.redirectURI
+	}
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Host == "" {
+		return nil
+	}
+	return &url.URL{Scheme: strings.ToLower(u.Scheme), Host: strings.ToLower(u.Host)}
+}
+
+// checkSameOrigin refuses a request the browser marks as sent from another
+// site. Unsafe methods get http.CrossOriginProtection's check; GET and HEAD,
+// which it lets through, get the same test made strict.
+func (h *WebHandlers) checkSameOrigin(cop *http.CrossOriginProtection, r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if err := cop.Check(r); err != nil {
+			return fmt.Errorf("%w: %w", ErrCrossSiteRequest, err)
+		}
+		return nil
+	}
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "", "same-origin", "none":
+	default:
+		return fmt.Errorf("%w: Sec-Fetch-Site is %q", ErrCrossSiteRequest, site)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	own := h.appOrigin()
+	if own == nil {
+		own = RequestURL(r, h.App.s.trustForwarded)
+	}
+	if o, err := url.Parse(origin); err != nil || !sameOrigin(o, own) {
+		return fmt.Errorf("%w: Origin %q is not the app's", ErrCrossSiteRequest, origin)
+	}
+	return nil
+}
+
+// sameOrigin compares scheme, host and port (default ports made explicit).
+func sameOrigin(a, b *url.URL) bool {
+	return a.Host != "" && strings.EqualFold(a.Scheme, b.Scheme) && hostPort(a) == hostPort(b)
 }
 
 // RequireAuth lets signed-in requests through. Others are redirected to
@@ -211,6 +284,8 @@ func ErrorMessage(err error) string {
 	switch {
 	case errors.Is(err, ErrNotAuthenticated):
 		return "You are not signed in, or your session has ended."
+	case errors.Is(err, ErrCrossSiteRequest):
+		return "This request came from another site and was refused. Please use the app's own pages."
 	case errors.As(err, &oe):
 		switch {
 		case oe.Endpoint == "authorize" && (oe.Code == "access_denied" || oe.Code == "consent_required" || oe.Code == "login_required" || oe.Code == "interaction_required"):
@@ -248,13 +323,16 @@ func ErrorMessage(err error) string {
 // ErrorStatus maps an error of this package to an HTTP status: 401 for
 // ErrNotAuthenticated, 400 for a bad request or callback (including an error
 // the provider sent back through the browser), 403 when the provider refused
-// a token the user may not have (access_denied, insufficient_scope), 502 for
+// a token the user may not have (access_denied, insufficient_scope) and for
+// ErrCrossSiteRequest, 502 for
 // a provider that failed or sent an invalid token, 500 for anything else.
 func ErrorStatus(err error) int {
 	var oe *OAuthError
 	switch {
 	case errors.Is(err, ErrNotAuthenticated):
 		return http.StatusUnauthorized
+	case errors.Is(err, ErrCrossSiteRequest):
+		return http.StatusForbidden
 	case errors.Is(err, ErrInvalidState), errors.Is(err, ErrInvalidCallback), errors.Is(err, ErrInvalidRequest):
 		return http.StatusBadRequest
 	case errors.As(err, &oe) && (oe.Endpoint == "authorize" || oe.Code == "invalid_grant" || oe.Code == "invalid_target"):
@@ -275,7 +353,7 @@ func ErrorStatus(err error) int {
 
 // ErrorCode names an error's kind in snake case, for error pages and JSON
 // bodies: the provider's own code for an *OAuthError, else one of
-// not_authenticated, invalid_state, invalid_callback, invalid_request,
+// not_authenticated, cross_site_request, invalid_state, invalid_callback, invalid_request,
 // invalid_token, discovery_failed, provider_error, storage_error,
 // invalid_config, internal_error.
 func ErrorCode(err error) string {
@@ -283,6 +361,8 @@ func ErrorCode(err error) string {
 	switch {
 	case errors.Is(err, ErrNotAuthenticated):
 		return "not_authenticated"
+	case errors.Is(err, ErrCrossSiteRequest):
+		return "cross_site_request"
 	case errors.As(err, &oe):
 		return oe.Code
 	case errors.Is(err, ErrInvalidState):

@@ -102,12 +102,21 @@ func (a *webApp) browser(t *testing.T) *webBrowser {
 // do sends a request; a target starting with "/" is on the app.
 func (b *webBrowser) do(method, target string) (*http.Response, string) {
 	b.t.Helper()
+	return b.doWith(method, target, nil)
+}
+
+// doWith sends a request with the headers of header added.
+func (b *webBrowser) doWith(method, target string, header http.Header) (*http.Response, string) {
+	b.t.Helper()
 	if strings.HasPrefix(target, "/") {
 		target = b.a.srv.URL + target
 	}
 	req, err := http.NewRequest(method, target, nil)
 	if err != nil {
 		b.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -714,6 +723,7 @@ func TestErrorStatusAndCode(t *testing.T) {
 	}{
 		{"not authenticated", wrap(logto.ErrNotAuthenticated), 401, "not_authenticated"},
 		{"invalid state", logto.ErrInvalidState, 400, "invalid_state"},
+		{"cross-site request", wrap(logto.ErrCrossSiteRequest), 403, "cross_site_request"},
 		{"invalid callback", wrap(logto.ErrInvalidCallback), 400, "invalid_callback"},
 		{"invalid request", wrap(logto.ErrInvalidRequest), 400, "invalid_request"},
 		{"invalid token", wrap(logto.ErrInvalidToken), 502, "invalid_token"},

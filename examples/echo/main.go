@@ -182,13 +182,17 @@ func newRouter(s *settings) (*echo.Echo, error) {
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
 		if ok {
-			return c.HTML(http.StatusOK, `<!doctype html><title>Logto Echo example</title><h1>Authenticated</h1><p><a href="/protected">Protected page</a> · <a href="/sign-out">Sign out</a></p>`)
+			return c.HTML(http.StatusOK, `<!doctype html><title>Logto Echo example</title><h1>Authenticated</h1><p><a href="/protected">Protected page</a></p><form method="post" action="/sign-out"><button type="submit">Sign out</button></form>`)
 		}
 		return c.HTML(http.StatusOK, `<!doctype html><title>Logto Echo example</title><h1>Not authenticated</h1><p><a href="/sign-in">Sign in</a></p>`)
 	})
 	e.GET("/sign-in", echo.WrapHandler(web.SignIn()))
 	e.GET("/callback", echo.WrapHandler(web.Callback()))
-	e.GET("/sign-out", echo.WrapHandler(web.SignOut()))
+	// Signing out is a POST from the app's own form; GET is kept for links.
+	// Either way SignOut refuses a request from another site.
+	signOut := echo.WrapHandler(web.SignOut())
+	e.POST("/sign-out", signOut)
+	e.GET("/sign-out", signOut)
 	e.GET("/protected", func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.HTML(http.StatusOK, `<!doctype html><title>Protected</title><h1>Protected</h1><p>Only signed-in users see this. <a href="/">Home</a></p>`)

@@ -180,14 +180,18 @@ func newRouter(s *settings) (*gin.Engine, error) {
 		}
 		c.Header("Cache-Control", "no-store")
 		if ok {
-			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Logto Gin example</title><h1>Authenticated</h1><p><a href="/protected">Protected page</a> · <a href="/sign-out">Sign out</a></p>`))
+			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Logto Gin example</title><h1>Authenticated</h1><p><a href="/protected">Protected page</a></p><form method="post" action="/sign-out"><button type="submit">Sign out</button></form>`))
 			return
 		}
 		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Logto Gin example</title><h1>Not authenticated</h1><p><a href="/sign-in">Sign in</a></p>`))
 	})
 	r.GET("/sign-in", gin.WrapH(web.SignIn()))
 	r.GET("/callback", gin.WrapH(web.Callback()))
-	r.GET("/sign-out", gin.WrapH(web.SignOut()))
+	// Signing out is a POST from the app's own form; GET is kept for links.
+	// Either way SignOut refuses a request from another site.
+	signOut := gin.WrapH(web.SignOut())
+	r.POST("/sign-out", signOut)
+	r.GET("/sign-out", signOut)
 	r.GET("/protected", wrapMiddleware(web.RequireAuth), func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
 		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Protected</title><h1>Protected</h1><p>Only signed-in users see this. <a href="/">Home</a></p>`))

@@ -58,19 +58,29 @@ func newTestApp(t *testing.T) *testApp {
 // get fetches u (absolute or a path of the app) without following redirects.
 func (a *testApp) get(u, bearer string) (*http.Response, string) {
 	a.t.Helper()
+	var h http.Header
+	if bearer != "" {
+		h = http.Header{"Authorization": {"Bearer " + bearer}}
+	}
+	return a.send(http.MethodGet, u, h)
+}
+
+// send makes a request with headers, without following redirects.
+func (a *testApp) send(method, u string, header http.Header) (*http.Response, string) {
+	a.t.Helper()
 	if strings.HasPrefix(u, "/") {
 		u = a.srv.URL + u
 	}
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+	req, err := http.NewRequest(method, u, nil)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		a.t.Fatalf("GET %s: %v", u, err)
+		a.t.Fatalf("%s %s: %v", method, u, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -115,9 +125,38 @@ func TestWebSignIn(t *testing.T) {
 		t.Fatalf("signed-in /: %d: %s", resp.StatusCode, body)
 	}
 
-	resp, _ = a.get("/sign-out", "")
+	if !strings.Contains(body, `<form method="post" action="/sign-out"`) {
+		t.Errorf("the home page has no sign-out form: %s", body)
+	}
+
+	// Another site cannot sign the user out.
+	for _, tc := range []struct {
+		method string
+		header http.Header
+	}{
+		{http.MethodGet, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{http.MethodGet, http.Header{"Sec-Fetch-Site": {"same-site"}}},
+		{http.MethodPost, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}},
+		{http.MethodPost, http.Header{"Origin": {"https://evil.example"}}},
+	} {
+		resp, body = a.send(tc.method, "/sign-out", tc.header)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s /sign-out %v: %d %.200q, want 403", tc.method, tc.header, resp.StatusCode, body)
+		}
+		if n := len(a.p.RevokedTokens()); n != 0 {
+			t.Errorf("%s /sign-out %v: %d tokens revoked", tc.method, tc.header, n)
+		}
+		if resp, _ = a.get("/protected", ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("/protected after a refused sign-out: %d, want 200", resp.StatusCode)
+		}
+	}
+
+	resp, _ = a.send(http.MethodPost, "/sign-out", http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {a.srv.URL}})
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), a.p.Endpoint()+"/oidc/") {
-		t.Fatalf("/sign-out: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		t.Fatalf("POST /sign-out: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n := len(a.p.RevokedTokens()); n != 1 {
+		t.Errorf("POST /sign-out revoked %d tokens, want the refresh token", n)
 	}
 	resp, _ = a.get("/protected", "")
 	if resp.StatusCode != http.StatusFound {

@@ -216,7 +216,11 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { home(w, r, web) })
 	mux.Handle("GET /sign-in", web.SignIn())
 	mux.Handle("GET /callback", web.Callback())
-	mux.Handle("GET /sign-out", web.SignOut())
+	// Signing out is a POST from the app's own form; GET is kept for links.
+	// Either way SignOut refuses a request from another site.
+	signOut := web.SignOut()
+	mux.Handle("POST /sign-out", signOut)
+	mux.Handle("GET /sign-out", signOut)
 	mux.Handle("GET /protected", web.RequireAuth(http.HandlerFunc(protected)))
 	mux.Handle("POST /backchannel-logout", backchannel)
 	mux.Handle("GET /api/id-token-claims", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
@@ -289,7 +293,8 @@ func home(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers) {
 			}
 			fmt.Fprintf(&b, "<p>Signed in as <b>%s</b> (sub %s)</p>", html.EscapeString(name), html.EscapeString(claims.Subject))
 		}
-		b.WriteString(`<p><a href="/protected">Protected page</a> · <a href="/api/id-token-claims">ID token claims</a> · <a href="/api/userinfo">User info</a> · <a href="/sign-out">Sign out</a></p>`)
+		b.WriteString(`<p><a href="/protected">Protected page</a> · <a href="/api/id-token-claims">ID token claims</a> · <a href="/api/userinfo">User info</a></p>`)
+		b.WriteString(`<form method="post" action="/sign-out"><button type="submit">Sign out</button></form>`)
 	}
 	_, _ = io.WriteString(w, b.String())
 }

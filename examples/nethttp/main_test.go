@@ -404,6 +404,90 @@ func TestDevProviderJourney(t *testing.T) {
 	t.Logf("largest Set-Cookie: %d bytes", a.cookies.largest.Load())
 }
 
+// send makes a request with headers and returns the response with its body
+// read, without following redirects.
+func (a *testApp) send(method, path string, header http.Header) (*http.Response, string) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := a.browser.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// Only the app's own pages sign a user out: a request the browser marks as
+// coming from another site gets 403 and the session stays, tokens and all.
+// The home page signs out with a POST form, which its own origin may send.
+func TestSignOutOnlyFromTheAppsPages(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		RedirectURIs:           []string{"http://" + addr + "/callback"},
+		PostLogoutRedirectURIs: []string{"http://" + addr + "/"},
+		Resources:              []string{apiResource},
+	})
+	a := startApp(t, addr, map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_RESOURCES":  apiResource,
+	})
+	a.signIn("")
+	for _, tc := range []struct {
+		name   string
+		method string
+		header http.Header
+	}{
+		{"cross-site GET", http.MethodGet, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{"same-site GET", http.MethodGet, http.Header{"Sec-Fetch-Site": {"same-site"}}},
+		{"cross-site POST", http.MethodPost, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}},
+		{"POST from a foreign Origin", http.MethodPost, http.Header{"Origin": {"https://evil.example"}}},
+	} {
+		resp, body := a.send(tc.method, "/sign-out", tc.header)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s /sign-out: %d %.200q, want 403", tc.name, resp.StatusCode, body)
+		}
+		if n := len(p.RevokedTokens()); n != 0 {
+			t.Errorf("%s /sign-out: %d tokens revoked, want none", tc.name, n)
+		}
+		a.wantPage("/", "Authenticated")
+	}
+	// The session still holds its refresh token: a new resource token can
+	// be minted.
+	wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK), apiResource)
+
+	_, home := a.get("/")
+	if !strings.Contains(home, `<form method="post" action="/sign-out"`) {
+		t.Errorf("the home page has no sign-out form: %.600s", home)
+	}
+	resp, body := a.send(http.MethodPost, "/sign-out", http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {a.base}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/oidc/session/end") {
+		t.Fatalf("same-origin POST /sign-out: %d to %q %.200q, want 303 to the end-session endpoint", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if n := len(p.RevokedTokens()); n != 1 {
+		t.Errorf("same-origin POST /sign-out revoked %d tokens, want the refresh token", n)
+	}
+	a.wantPage("/", "Not authenticated")
+
+	a.signIn("")
+	if end := a.redirect("/sign-out"); end.Path != "/oidc/session/end" {
+		t.Errorf("GET /sign-out without browser headers went to %s", end)
+	}
+	a.wantPage("/", "Not authenticated")
+}
+
 func TestSignInOptions(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, "", nil)
