@@ -60,7 +60,8 @@ func NewCookieStore(redirectURI string, keyPairs ...[]byte) (*sessions.CookieSto
 // MaxCookieValueBytes caps the encoded session cookie value NewCookieStore
 // writes, leaving room for the name and attributes within the 4096 bytes a
 // browser keeps of a cookie. SessionStorage drops cached access tokens (they
-// can be minted again) rather than exceed it.
+// can be minted again), then all but the newest pending sign-in, rather than
+// exceed it.
 const MaxCookieValueBytes = 3900
 
 // CookieOptions returns the session cookie attributes NewCookieStore uses, for
@@ -252,9 +253,11 @@ func (s *SessionStorage) Flush(context.Context) error {
 
 // save writes the session. A cookie store's session is encoded here, so that
 // one too large for a cookie (securecookie refuses values over its
-// MaxLength) gives up cached access tokens, oldest first, rather than fail:
-// they can be minted again. The identity (ID and refresh tokens) is never
-// dropped. Any other store saves as it is.
+// MaxLength) gives up what it can rather than fail: first cached access
+// tokens, oldest first (they can be minted again), then pending sign-ins,
+// oldest first (other tabs' or planted by another site's links), but never
+// the one started last, whose return path goes before it does. The identity
+// (ID and refresh tokens) is never dropped. Any other store saves as it is.
 func (s *SessionStorage) save() error {
 	cs, ok := s.store.(*sessions.CookieStore)
 	if !ok {
@@ -266,10 +269,29 @@ func (s *SessionStorage) save() error {
 			http.SetCookie(s.w, sessions.NewCookie(s.name, encoded, s.session.Options))
 			return nil
 		}
-		if !dropCachedAccessToken(s.session.Values, s.lastToken) {
+		if !dropCachedAccessToken(s.session.Values, s.lastToken) && !shrinkPendingValue(s.session.Values) {
 			return err
 		}
 	}
+}
+
+// shrinkPendingValue shrinks the pending sign-ins in values (shrinkPending)
+// and reports whether it could.
+func shrinkPendingValue(values map[any]any) bool {
+	raw, ok := values[StorageKeySignIn].(string)
+	if !ok {
+		return false
+	}
+	shrunk, ok := shrinkPending(raw)
+	if !ok {
+		return false
+	}
+	if shrunk == "" {
+		delete(values, StorageKeySignIn)
+	} else {
+		values[StorageKeySignIn] = shrunk
+	}
+	return true
 }
 
 // dropCachedAccessToken deletes one cached access token from values, the

@@ -39,20 +39,33 @@ type webApp struct {
 
 func newWebApp(t *testing.T, edit func(*logto.WebHandlers)) *webApp {
 	t.Helper()
+	return newWebAppWith(t, nil, edit)
+}
+
+// newWebAppWith is newWebApp with the App's Config and the provider's
+// Options edited first by editCfg. The app also serves /token?resource=R,
+// which caches an access token for R in the session.
+func newWebAppWith(t *testing.T, editCfg func(*logto.Config, *logtotest.Options), edit func(*logto.WebHandlers)) *webApp {
+	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	redirect, postLogout := srv.URL+"/callback", srv.URL+"/"
-	p := logtotest.NewTestProvider(t, logtotest.Options{
+	popts := logtotest.Options{
 		RedirectURIs:           []string{redirect},
 		PostLogoutRedirectURIs: []string{postLogout},
-	})
+	}
 	logs := &syncBuffer{}
-	app, err := logto.NewApp(logto.Config{
-		Endpoint: p.Endpoint(), AppID: p.ClientID(), AppSecret: p.ClientSecret(),
+	cfg := logto.Config{
 		RedirectURI: redirect, PostLogoutRedirectURI: postLogout,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
-	})
+	}
+	if editCfg != nil {
+		editCfg(&cfg, &popts)
+	}
+	p := logtotest.NewTestProvider(t, popts)
+	cfg.Endpoint, cfg.AppID, cfg.AppSecret = p.Endpoint(), p.ClientID(), p.ClientSecret()
+	app, err := logto.NewApp(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +87,13 @@ func newWebApp(t *testing.T, edit func(*logto.WebHandlers)) *webApp {
 			return
 		}
 		fmt.Fprintf(w, "hello %s (%s)", claims.Subject, r.Method)
+	})))
+	mux.Handle("/token", h.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := h.Client(w, r).GetAccessToken(r.Context(), r.URL.Query().Get("resource")); err != nil {
+			h.WriteError(w, r, err)
+			return
+		}
+		fmt.Fprint(w, "ok")
 	})))
 	return &webApp{p: p, app: app, h: h, store: store, srv: srv, logs: logs}
 }
@@ -371,7 +391,7 @@ func TestIsSafeReturnPath(t *testing.T) {
 		{"/%2F%2Fevil.example", true},
 		{"/x:y", true},
 		{"/caf\u00e9", true},
-		{"/" + strings.Repeat("a", 2047), true},
+		{"/" + strings.Repeat("a", logto.MaxReturnPathBytes-1), true},
 
 		{"", false},
 		{"evil", false},
@@ -391,7 +411,9 @@ func TestIsSafeReturnPath(t *testing.T) {
 		{"/\x00", false},
 		{"/\x7f", false},
 		{"/%zz", false},
-		{"/" + strings.Repeat("a", 2048), false},
+		{"/" + strings.Repeat("a", logto.MaxReturnPathBytes), false},
+		{"/" + strings.Repeat("a", 2047), false},
+		{"/caf\xe9", false}, // not UTF-8
 	}
 	for _, tc := range cases {
 		if got := logto.IsSafeReturnPath(tc.p); got != tc.want {
