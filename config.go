@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/cookiekeys"
 )
 
 // DefaultClockLeeway is the clock skew tolerated when checking token times.
@@ -256,19 +258,7 @@ func checkResource(r string) error {
 
 // checkRedirectURI accepts an absolute http(s) URL without a fragment
 // (RFC 6749 section 3.1.2).
-func checkRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q must be an absolute http(s) URL", raw)
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("%q must not contain a fragment", raw)
-	}
-	return nil
-}
+func checkRedirectURI(raw string) error { return cookiekeys.CheckRedirectURI(raw) }
 
 func isLoopbackHost(host string) bool {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {

@@ -62,7 +62,7 @@ func TestWebErrorPageHidesInfrastructure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey)
+	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey, webEncKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package logto_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -153,6 +154,24 @@ func ExampleClient_SignOut() {
 	// Output:
 	// /oidc/session/end http://localhost:3000/ <nil>
 	// false
+}
+
+// A cookie store whose keys come from one secret; the refresh token in the
+// cookie is encrypted. To rotate the secret, put the new one first.
+func ExampleNewCookieStoreFromSecret() {
+	// 32 random bytes or more, from your secret store (openssl rand -base64 32).
+	secret := []byte("9v4T6pZ2yQeX1mB8sK3nR7wL0aJ5hC2d")
+	store, err := logto.NewCookieStoreFromSecret("https://app.example.com/callback", secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(store.Options.Secure, store.Options.HttpOnly)
+
+	_, err = logto.NewCookieStoreFromSecret("https://app.example.com/callback", []byte("too short"))
+	fmt.Println(errors.Is(err, logto.ErrInvalidConfig))
+	// Output:
+	// true true
+	// true
 }
 
 // WebHandlers gives any net/http router sign-in, callback and sign-out

@@ -23,6 +23,7 @@ import (
 var (
 	webAuthKey  = []byte("web-test-authentication-key-0032")
 	webOtherKey = []byte("another-authentication-key-00032")
+	webEncKey   = []byte("web-test-encryption-key-32-bytes")
 )
 
 // webApp is an application served over HTTP with WebHandlers, signing in
@@ -69,7 +70,7 @@ func newWebAppWith(t *testing.T, editCfg func(*logto.Config, *logtotest.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := logto.NewCookieStore(redirect, webAuthKey)
+	store, err := logto.NewCookieStore(redirect, webAuthKey, webEncKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -594,7 +595,7 @@ func encodeSession(t *testing.T, store sessions.Store, name string, values map[s
 
 func TestWebUndecodableCookie(t *testing.T) {
 	a := newWebApp(t, nil)
-	otherStore, err := logto.NewCookieStore(a.srv.URL+"/callback", webOtherKey)
+	otherStore, err := logto.NewCookieStore(a.srv.URL+"/callback", webOtherKey, webEncKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -657,7 +658,7 @@ func TestWebCookieAttributes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.redirect, func(t *testing.T) {
-			store, err := logto.NewCookieStore(tc.redirect, webAuthKey)
+			store, err := logto.NewCookieStore(tc.redirect, webAuthKey, webEncKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -690,7 +691,7 @@ func TestWebCookieAttributes(t *testing.T) {
 
 func TestSessionStorageOneSetCookie(t *testing.T) {
 	ctx := context.Background()
-	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey)
+	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey, webEncKey)
 	if err != nil {
 		t.Fatal(err)
 	}

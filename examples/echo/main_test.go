@@ -238,6 +238,23 @@ func TestLoadSettings(t *testing.T) {
 	if s.baseURL != "http://localhost:3002" || s.addr != ":3002" || s.audience != logtotest.DefaultResource || len(s.sessionSecret) != 32 {
 		t.Fatalf("defaults: %+v", s)
 	}
+	// A short SESSION_SECRET is stretched to 32 bytes, the same every time
+	// (replicas must agree); a long one is used as it is.
+	env["SESSION_SECRET"] = "short"
+	a, errA := loadSettings(func(k string) string { return env[k] })
+	b, errB := loadSettings(func(k string) string { return env[k] })
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if len(a.sessionSecret) != 32 || string(a.sessionSecret) != string(b.sessionSecret) {
+		t.Errorf("short SESSION_SECRET gave %q and %q", a.sessionSecret, b.sessionSecret)
+	}
+	env["SESSION_SECRET"] = "a session secret of 32 bytes, ok"
+	if s, err := loadSettings(func(k string) string { return env[k] }); err != nil {
+		t.Error(err)
+	} else if string(s.sessionSecret) != env["SESSION_SECRET"] {
+		t.Errorf("long SESSION_SECRET gave %q", s.sessionSecret)
+	}
 	env["BASE_URL"] = "not a url"
 	if _, err := loadSettings(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("bad BASE_URL accepted")

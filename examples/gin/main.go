@@ -7,13 +7,14 @@
 //
 // Environment: LOGTO_ENDPOINT, LOGTO_APP_ID, LOGTO_APP_SECRET, BASE_URL
 // (default http://localhost:3001), ADDR (default the BASE_URL port),
-// SESSION_SECRET (default random per start) and API_AUDIENCE (default
+// SESSION_SECRET (32 bytes or more; a shorter one is stretched with PBKDF2;
+// default random per start) and API_AUDIENCE (default
 // https://api.example.com, the dev provider's resource).
 package main
 
 import (
 	"context"
-	"crypto/hkdf"
+	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -79,7 +80,9 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		s.addr = ":" + port
 	}
 	if secret := getenv("SESSION_SECRET"); secret != "" {
-		s.sessionSecret = []byte(secret)
+		if s.sessionSecret, err = sessionKey(secret); err != nil {
+			return nil, fmt.Errorf("SESSION_SECRET: %w", err)
+		}
 	} else {
 		s.sessionSecret = make([]byte, 32)
 		if _, err := rand.Read(s.sessionSecret); err != nil {
@@ -87,6 +90,19 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// sessionKey turns SESSION_SECRET into the secret the session store derives
+// its keys from, which must have at least 32 bytes. A secret that long is
+// used as it is. A shorter one is taken for a passphrase and stretched with
+// PBKDF2-HMAC-SHA256 (600 000 iterations, a fixed salt so that replicas
+// agree), which slows guessing it down but cannot add what it lacks: give
+// 32 random bytes, e.g. from `openssl rand -base64 32`.
+func sessionKey(secret string) ([]byte, error) {
+	if len(secret) >= 32 {
+		return []byte(secret), nil
+	}
+	return pbkdf2.Key(sha256.New, secret, []byte("logto example SESSION_SECRET"), 600_000, 32)
 }
 
 // run serves the example until ctx ends.
@@ -151,15 +167,9 @@ func newRouter(s *settings) (*gin.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	authKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto gin example session authentication", 32)
-	if err != nil {
-		return nil, err
-	}
-	encKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto gin example session encryption", 32)
-	if err != nil {
-		return nil, err
-	}
-	store, err := logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+	// The cookie holds the refresh token: it is sealed (encrypted and
+	// signed) with keys derived from the secret.
+	store, err := logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
 	if err != nil {
 		return nil, err
 	}

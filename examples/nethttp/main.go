@@ -10,7 +10,7 @@ package main
 
 import (
 	"context"
-	"crypto/hkdf"
+	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -80,7 +80,9 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		s.addr = ":" + port
 	}
 	if secret := getenv("SESSION_SECRET"); secret != "" {
-		s.sessionSecret = []byte(secret)
+		if s.sessionSecret, err = sessionKey(secret); err != nil {
+			return nil, fmt.Errorf("SESSION_SECRET: %w", err)
+		}
 	} else {
 		s.sessionSecret = make([]byte, 32)
 		if _, err := rand.Read(s.sessionSecret); err != nil {
@@ -93,6 +95,19 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// sessionKey turns SESSION_SECRET into the secret the session store derives
+// its keys from, which must have at least 32 bytes. A secret that long is
+// used as it is. A shorter one is taken for a passphrase and stretched with
+// PBKDF2-HMAC-SHA256 (600 000 iterations, a fixed salt so that replicas
+// agree), which slows guessing it down but cannot add what it lacks: give
+// 32 random bytes, e.g. from `openssl rand -base64 32`.
+func sessionKey(secret string) ([]byte, error) {
+	if len(secret) >= 32 {
+		return []byte(secret), nil
+	}
+	return pbkdf2.Key(sha256.New, secret, []byte("logto example SESSION_SECRET"), 600_000, 32)
 }
 
 // splitList splits a space- or comma-separated list.
@@ -178,20 +193,14 @@ func newHandler(s *settings) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	authKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto example session authentication", 32)
-	if err != nil {
-		return nil, err
-	}
-	encKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto example session encryption", 32)
-	if err != nil {
-		return nil, err
-	}
 	// Sessions live in the cookie, or with REDIS_URL in Redis under an ID the
 	// cookie carries, shared by every process with the same SESSION_SECRET.
 	var store sessions.Store
 	var backchannel http.Handler
 	if s.redisURL == "" {
-		store, err = logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+		// The cookie holds the refresh token: it is sealed (encrypted and
+		// signed) with keys derived from the secret.
+		store, err = logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
 		// A cookie session lives in the browser: no server can end it.
 		backchannel = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{
@@ -202,7 +211,7 @@ func newHandler(s *settings) (http.Handler, error) {
 	} else {
 		opts, _ := redis.ParseURL(s.redisURL) // checked in loadSettings
 		var rs *redisstore.Store
-		rs, err = redisstore.New(redis.NewClient(opts), s.baseURL+"/callback", authKey, encKey)
+		rs, err = redisstore.NewFromSecret(redis.NewClient(opts), s.baseURL+"/callback", s.sessionSecret)
 		if err == nil {
 			store, backchannel = rs, app.BackchannelLogoutHandler(rs)
 		}

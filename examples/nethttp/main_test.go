@@ -724,6 +724,7 @@ func TestLoadSettings(t *testing.T) {
 		baseURL, addr        string
 		wantErr              bool
 		wantSecret           string
+		wantStretched        string // a short secret, stretched
 		wantSecretRandomized bool
 	}{
 		{
@@ -751,8 +752,13 @@ func TestLoadSettings(t *testing.T) {
 		},
 		{
 			name:    "port of BASE_URL",
+			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "a session secret of 32 bytes, ok"},
+			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantSecret: "a session secret of 32 bytes, ok",
+		},
+		{
+			name:    "short SESSION_SECRET, stretched",
 			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "s3cret"},
-			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantSecret: "s3cret",
+			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantStretched: "s3cret",
 		},
 		{
 			name:    "http default port",
@@ -804,6 +810,11 @@ func TestLoadSettings(t *testing.T) {
 				t.Errorf("random session secret of %d bytes, want >= 32", len(s.sessionSecret))
 			case c.wantSecret != "" && string(s.sessionSecret) != c.wantSecret:
 				t.Errorf("session secret = %q, want %q", s.sessionSecret, c.wantSecret)
+			case c.wantStretched != "":
+				again, err := sessionKey(c.wantStretched)
+				if len(s.sessionSecret) != 32 || bytes.Contains(s.sessionSecret, []byte(c.wantStretched)) || err != nil || !bytes.Equal(again, s.sessionSecret) {
+					t.Errorf("session secret %q from %q: want 32 bytes derived the same way every time", s.sessionSecret, c.wantStretched)
+				}
 			}
 		})
 	}
