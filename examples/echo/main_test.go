@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/logtotest"
@@ -258,5 +259,41 @@ func TestLoadSettings(t *testing.T) {
 	env["BASE_URL"] = "not a url"
 	if _, err := loadSettings(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("bad BASE_URL accepted")
+	}
+}
+
+// Without LOGTO_ENDPOINT the example may start the dev provider only for
+// local development; app credentials or a BASE_URL on a real host make it
+// refuse to start, naming LOGTO_ENDPOINT.
+func TestDevProviderNeverStandsIn(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"LOGTO_APP_ID": "real-app"},
+		{"LOGTO_APP_SECRET": "real-secret"},
+		{"BASE_URL": "https://app.example.com"},
+		{"BASE_URL": "http://192.168.1.20:3000"},
+		{"BASE_URL": "http://localhost.evil.example:3000"},
+	} {
+		env["ADDR"] = "127.0.0.1:0"
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var out strings.Builder
+		err := run(ctx, func(k string) string { return env[k] }, &out)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if err == nil || timedOut {
+			t.Errorf("%v: run started (err %v); output:\n%s", env, err, out.String())
+			continue
+		}
+		if !strings.Contains(err.Error(), "LOGTO_ENDPOINT") {
+			t.Errorf("%v: error %q does not name LOGTO_ENDPOINT", env, err)
+		}
+	}
+	for _, base := range []string{"http://localhost:3000", "http://127.0.0.1:3000", "http://[::1]:3000"} {
+		if _, err := loadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }); err != nil {
+			t.Errorf("BASE_URL %s: %v", base, err)
+		}
+	}
+	env := map[string]string{"BASE_URL": "https://app.example.com", "LOGTO_ENDPOINT": "https://tenant.logto.app", "LOGTO_APP_ID": "a"}
+	if _, err := loadSettings(func(k string) string { return env[k] }); err != nil {
+		t.Errorf("with LOGTO_ENDPOINT: %v", err)
 	}
 }

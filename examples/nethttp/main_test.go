@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -762,17 +764,17 @@ func TestLoadSettings(t *testing.T) {
 		},
 		{
 			name:    "http default port",
-			env:     map[string]string{"BASE_URL": "http://app.example"},
+			env:     map[string]string{"BASE_URL": "http://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
 			baseURL: "http://app.example", addr: ":80", wantSecretRandomized: true,
 		},
 		{
 			name:    "https default port",
-			env:     map[string]string{"BASE_URL": "https://app.example"},
+			env:     map[string]string{"BASE_URL": "https://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
 			baseURL: "https://app.example", addr: ":443", wantSecretRandomized: true,
 		},
 		{
 			name:    "explicit ADDR",
-			env:     map[string]string{"BASE_URL": "https://app.example", "ADDR": "127.0.0.1:9000"},
+			env:     map[string]string{"BASE_URL": "https://app.example", "ADDR": "127.0.0.1:9000", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
 			baseURL: "https://app.example", addr: "127.0.0.1:9000", wantSecretRandomized: true,
 		},
 		{name: "no scheme", env: map[string]string{"BASE_URL": "localhost:3000"}, wantErr: true},
@@ -829,5 +831,83 @@ func TestRunBadConfig(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestMain lets a test run the example's main in a child process (the test
+// binary itself, with LOGTO_EXAMPLE_MAIN=1), as outside tests run it.
+func TestMain(m *testing.M) {
+	if os.Getenv("LOGTO_EXAMPLE_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// devProviderRefusals are environments where the embedded dev provider would
+// stand in for a real one: app credentials meant for a real tenant, or an
+// app served on a real host.
+var devProviderRefusals = []struct {
+	name string
+	env  map[string]string
+}{
+	{"app ID without endpoint", map[string]string{"LOGTO_APP_ID": "real-app"}},
+	{"app secret without endpoint", map[string]string{"LOGTO_APP_SECRET": "real-secret"}},
+	{"https BASE_URL on a real host", map[string]string{"BASE_URL": "https://app.example.com"}},
+	{"http BASE_URL on a real host", map[string]string{"BASE_URL": "http://app.example.com:3000"}},
+	{"BASE_URL on a LAN address", map[string]string{"BASE_URL": "http://192.168.1.20:3000"}},
+	{"BASE_URL on a look-alike host", map[string]string{"BASE_URL": "http://localhost.evil.example:3000"}},
+}
+
+// Without LOGTO_ENDPOINT the app may start the dev provider only for local
+// development; anything else refuses to start, naming LOGTO_ENDPOINT.
+func TestDevProviderNeverStandsIn(t *testing.T) {
+	for _, tc := range devProviderRefusals {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"ADDR": freeAddr(t)}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var out strings.Builder
+			err := run(ctx, func(k string) string { return env[k] }, &out)
+			if err == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				t.Fatalf("run started (err %v); output:\n%s", err, out.String())
+			}
+			if !strings.Contains(err.Error(), "LOGTO_ENDPOINT") {
+				t.Errorf("error %q does not name LOGTO_ENDPOINT", err)
+			}
+			if strings.Contains(out.String(), "dev provider") {
+				t.Errorf("the dev provider started: %s", out.String())
+			}
+		})
+	}
+
+	// Local development still gets the dev provider.
+	for _, base := range []string{"http://localhost:%s", "http://127.0.0.1:%s", "http://[::1]:%s"} {
+		addr := freeAddr(t)
+		port := addr[strings.LastIndex(addr, ":")+1:]
+		base = strings.Replace(base, "%s", port, 1)
+		if _, err := loadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }); err != nil {
+			t.Errorf("BASE_URL %s: %v", base, err)
+		}
+	}
+}
+
+// The process itself exits non-zero with the message on stderr.
+func TestDevProviderRefusalExits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LOGTO_EXAMPLE_MAIN=1", "LOGTO_ENDPOINT=", "REDIS_URL=",
+		"BASE_URL=https://app.example.com", "ADDR="+freeAddr(t))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 || ctx.Err() != nil {
+		t.Fatalf("the app did not exit non-zero (err %v, ctx %v); output:\n%s", err, ctx.Err(), out)
+	}
+	if !strings.Contains(string(out), "LOGTO_ENDPOINT") {
+		t.Errorf("output %q does not name LOGTO_ENDPOINT", out)
 	}
 }
