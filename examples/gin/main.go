@@ -3,7 +3,9 @@
 // RequireAuth) and an API route protected by apiauth bearer tokens.
 //
 // With no LOGTO_ENDPOINT it starts the in-process dev provider (logtotest),
-// so `go run .` works with no account anywhere.
+// so `go run .` works with no account anywhere. It does so only for local
+// development: with LOGTO_APP_ID or LOGTO_APP_SECRET set, or a BASE_URL that
+// is not loopback, it refuses to start and asks for LOGTO_ENDPOINT.
 //
 // Environment: LOGTO_ENDPOINT, LOGTO_APP_ID, LOGTO_APP_SECRET, BASE_URL
 // (default http://localhost:3001), ADDR (default the BASE_URL port),

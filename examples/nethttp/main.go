@@ -3,7 +3,10 @@
 // with the standard library only.
 //
 // With no LOGTO_ENDPOINT it starts the in-process dev provider (logtotest), so
-// `go run ./examples/nethttp` works with no account anywhere. The routes and
+// `go run ./examples/nethttp` works with no account anywhere. It does so only
+// for local development: with LOGTO_APP_ID or LOGTO_APP_SECRET set, or a
+// BASE_URL that is not loopback, it refuses to start and asks for
+// LOGTO_ENDPOINT. The routes and
 // environment variables are a contract that outside tests drive; see the
 // README.
 package main
