@@ -56,9 +56,9 @@ func parseCallback(rawQuery string) (callbackParams, error) {
 
 // HandleSignInCallback completes a sign-in from the request the provider
 // redirected the browser with. It is HandleSignInCallbackURL with the
-// request's own URL (scheme from TLS or X-Forwarded-Proto).
+// request's own URL (RequestURL, forwarded headers per Config).
 func (c *Client) HandleSignInCallback(ctx context.Context, r *http.Request) (*SignInResult, error) {
-	return c.HandleSignInCallbackURL(ctx, RequestURL(r))
+	return c.HandleSignInCallbackURL(ctx, RequestURL(r, c.app.s.trustForwarded))
 }
 
 // HandleSignInCallbackURL completes a sign-in from the callback URL the

@@ -3,12 +3,14 @@ package logto
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/seed098cf14d/logto/internal/cookiekeys"
 	"github.com/seed098cf14d/logto/internal/httpx"
 	"github.com/seed098cf14d/logto/internal/jwt"
 )
@@ -73,6 +75,20 @@ type Config struct {
 	// token's lifetime, so short-lived tokens are still reused.
 	ExpiryMargin time.Duration
 
+	// Logger receives the details of failures that users are shown only in
+	// plain words (WebHandlers logs each failure it answers: at Warn, or
+	// Error for a 5xx), and of sign-outs whose revocation failed. Nil means
+	// no logging.
+	Logger *slog.Logger
+
+	// TrustForwardedHeaders makes the callback handler read the scheme and
+	// host the browser used from X-Forwarded-Proto and X-Forwarded-Host
+	// (see RequestURL). Any client can send these headers, so set it only
+	// when the app is reachable solely through a proxy that sets them or
+	// strips them from what clients send; otherwise a forged header could
+	// make a callback that arrived at another host pass for the redirect URI.
+	TrustForwardedHeaders bool
+
 	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
 	// Tokens and the client secret then cross the network in clear text: use
 	// it only inside a private test network.
@@ -97,6 +113,9 @@ type settings struct {
 	margin      time.Duration
 	now         func() time.Time
 	allowHTTP   bool
+	// trustForwarded: see Config.TrustForwardedHeaders.
+	trustForwarded bool
+	logger         *slog.Logger
 }
 
 var knownPrompts = []string{PromptNone, PromptLogin, PromptConsent, PromptSelectAccount}
@@ -119,7 +138,7 @@ func (c *Config) validate() (*settings, error) {
 
 	scopes := []string{ScopeOpenID}
 	if !c.NoReservedScopes {
-		scopes = appendUnique(scopes, ReservedScopes...)
+		scopes = appendUnique(scopes, ReservedScopes()...)
 	}
 	for _, s := range c.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
@@ -177,21 +196,23 @@ func (c *Config) validate() (*settings, error) {
 	}
 
 	s := &settings{
-		endpoint:    endpoint,
-		issuer:      endpoint + "/oidc",
-		appID:       c.AppID,
-		appSecret:   c.AppSecret,
-		scopes:      scopes,
-		scopeString: strings.Join(scopes, " "),
-		resources:   resources,
-		prompt:      strings.Join(appendUnique(nil, prompts...), " "),
-		redirectURI: c.RedirectURI,
-		postLogout:  c.PostLogoutRedirectURI,
-		httpClient:  c.HTTPClient,
-		leeway:      c.ClockLeeway,
-		margin:      c.ExpiryMargin,
-		now:         c.Now,
-		allowHTTP:   c.InsecureAllowHTTP,
+		endpoint:       endpoint,
+		issuer:         endpoint + "/oidc",
+		appID:          c.AppID,
+		appSecret:      c.AppSecret,
+		scopes:         scopes,
+		scopeString:    strings.Join(scopes, " "),
+		resources:      resources,
+		prompt:         strings.Join(appendUnique(nil, prompts...), " "),
+		redirectURI:    c.RedirectURI,
+		postLogout:     c.PostLogoutRedirectURI,
+		httpClient:     c.HTTPClient,
+		leeway:         c.ClockLeeway,
+		margin:         c.ExpiryMargin,
+		now:            c.Now,
+		allowHTTP:      c.InsecureAllowHTTP,
+		trustForwarded: c.TrustForwardedHeaders,
+		logger:         c.Logger,
 	}
 	s.httpClient = httpx.Client(s.httpClient)
 	if s.leeway == 0 {
@@ -203,8 +224,15 @@ func (c *Config) validate() (*settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
 	return s, nil
 }
+
+// Logger returns the logger of Config.Logger, or one that discards
+// everything when it was nil; never nil.
+func (a *App) Logger() *slog.Logger { return a.s.logger }
 
 // checkResource enforces RFC 8707 section 2: an absolute URI without a
 // fragment.
@@ -224,19 +252,7 @@ func checkResource(r string) error {
 
 // checkRedirectURI accepts an absolute http(s) URL without a fragment
 // (RFC 6749 section 3.1.2).
-func checkRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q must be an absolute http(s) URL", raw)
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("%q must not contain a fragment", raw)
-	}
-	return nil
-}
+func checkRedirectURI(raw string) error { return cookiekeys.CheckRedirectURI(raw) }
 
 func appendUnique(list []string, add ...string) []string {
 	for _, s := range add {

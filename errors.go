@@ -49,6 +49,12 @@ var (
 	// ErrInvalidRequest means an argument passed to the client is unusable (for
 	// example a malformed redirect URI or an unknown resource).
 	ErrInvalidRequest = errors.New("logto: invalid request")
+
+	// ErrCrossSiteRequest means a request that changes the session (sign-out)
+	// came, by the browser's own account (Sec-Fetch-Site, Origin), from
+	// another site, and was refused: another site must not act in the user's
+	// name.
+	ErrCrossSiteRequest = errors.New("logto: cross-site request refused")
 )
 
 // OAuthError is an error response from the provider: an authorization error

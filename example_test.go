@@ -2,6 +2,7 @@ package logto_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -155,6 +156,24 @@ func ExampleClient_SignOut() {
 	// false
 }
 
+// A cookie store whose keys come from one secret; the refresh token in the
+// cookie is encrypted. To rotate the secret, put the new one first.
+func ExampleNewCookieStoreFromSecret() {
+	// 32 random bytes or more, from your secret store (openssl rand -base64 32).
+	secret := []byte("9v4T6pZ2yQeX1mB8sK3nR7wL0aJ5hC2d")
+	store, err := logto.NewCookieStoreFromSecret("https://app.example.com/callback", secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(store.Options.Secure, store.Options.HttpOnly)
+
+	_, err = logto.NewCookieStoreFromSecret("https://app.example.com/callback", []byte("too short"))
+	fmt.Println(errors.Is(err, logto.ErrInvalidConfig))
+	// Output:
+	// true true
+	// true
+}
+
 // WebHandlers gives any net/http router sign-in, callback and sign-out
 // routes and a RequireAuth middleware.
 func ExampleWebHandlers() {
@@ -179,11 +198,13 @@ func ExampleWebHandlers() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /sign-in", web.SignIn())
 	mux.Handle("GET /callback", web.Callback())
-	mux.Handle("GET /sign-out", web.SignOut())
+	// A sign-out button posts <form method="post" action="/sign-out">;
+	// requests from other sites are refused.
+	mux.Handle("POST /sign-out", web.SignOut())
 	mux.Handle("GET /account", web.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, err := web.Client(w, r).IDTokenClaims(r.Context())
 		if err != nil {
-			logto.WriteErrorPage(w, err)
+			web.WriteError(w, r, err) // logged; the page shows a plain sentence
 			return
 		}
 		fmt.Fprintf(w, "hello %s", claims.Name)

@@ -236,9 +236,14 @@ func isDone(f *flight) bool {
 	}
 }
 
-// latestRefreshToken follows the rotations session may follow from rt to
-// the newest.
-func (a *App) latestRefreshToken(rt, session string) string {
+// latestRefreshToken is the newest refresh token after flight f: the one f
+// rotated to (or f's own when nothing rotated), followed through the
+// rotations session may follow.
+func (a *App) latestRefreshToken(f *flight, session string) string {
+	rt := f.rt
+	if f.rotated != "" {
+		rt = f.rotated
+	}
 	r := &a.refresher
 	r.mu.Lock()
 	defer r.mu.Unlock()

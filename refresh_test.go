@@ -405,3 +405,33 @@ func TestSpentRefreshTokenBuysNothing(t *testing.T) {
 		})
 	}
 }
+
+// lockedStorage is a MemoryStorage with a real lock, as a server-side
+// session shared by processes has: no rotation is remembered for it.
+type lockedStorage struct {
+	*logto.MemoryStorage
+	mu sync.Mutex
+}
+
+func (s *lockedStorage) Lock(context.Context) (func(), error) {
+	s.mu.Lock()
+	return s.mu.Unlock, nil
+}
+
+func TestRefreshUnderLockStoresRotatedToken(t *testing.T) {
+	e, clk := newClockEnv(t)
+	ctx := context.Background()
+	storage := &lockedStorage{MemoryStorage: logto.NewMemoryStorage()}
+	e.signIn(t, storage)
+	c := e.app.Client(storage)
+	for i := range 3 {
+		rt0, _ := storage.Get(ctx, logto.StorageKeyRefreshToken)
+		clk.advance(2 * time.Hour)
+		if _, err := c.GetAccessToken(ctx, testResource); err != nil {
+			t.Fatalf("refresh %d: %v", i, err)
+		}
+		if rt1, _ := storage.Get(ctx, logto.StorageKeyRefreshToken); rt1 == rt0 || rt1 == "" {
+			t.Fatalf("refresh %d: the rotated refresh token was not stored", i)
+		}
+	}
+}

@@ -36,9 +36,13 @@ const (
 // authorization request whenever ScopeOrganizations is asked for.
 const ResourceOrganizations = urn.ResourceOrganizations
 
-// ReservedScopes are added to every authorization request, once each, unless
-// Config.NoReservedScopes is set (openid is always sent).
-var ReservedScopes = []string{ScopeOpenID, ScopeOfflineAccess, ScopeProfile}
+// ReservedScopes returns the scopes added to every authorization request,
+// once each, unless Config.NoReservedScopes is set (openid is always sent):
+// openid, offline_access and profile. Each call returns a fresh slice, so a
+// caller may change it freely without changing what any App asks for.
+func ReservedScopes() []string {
+	return []string{ScopeOpenID, ScopeOfflineAccess, ScopeProfile}
+}
 
 // Prompt values (OpenID Connect Core 3.1.2.1). Logto issues a refresh token
 // only with PromptConsent, which is why it is the default.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+
+	"github.com/seed098cf14d/logto/internal/cookiekeys"
 )
 
 // DefaultSessionName is the cookie (or session) name SessionStorage uses when
@@ -25,26 +27,21 @@ const DefaultSessionMaxAge = 14 * 24 * 60 * 60
 // session needs: HttpOnly, SameSite=Lax (the provider's redirect back to the
 // callback is a top-level navigation, so the cookie is sent), Path=/, and
 // Secure exactly when redirectURI is https, so http://localhost works in
-// development. keyPairs are as for sessions.NewCookieStore: an
-// authentication key of at least 32 bytes (64 recommended), then optionally
-// an encryption key of 16, 24 or 32 bytes, repeated for rotation (newest
-// first).
+// development. keyPairs are as for sessions.NewCookieStore, except that the
+// encryption key is required: an authentication key of at least 32 bytes (64
+// recommended), then an encryption key of 16, 24 or 32 bytes, repeated for
+// rotation (newest first: the first pair seals, every pair opens). The
+// cookie holds the refresh token, which must not be readable by whoever sees
+// the cookie. Every problem is reported at once, wrapped in ErrInvalidConfig.
+// NewCookieStoreFromSecret derives the keys from one secret.
 func NewCookieStore(redirectURI string, keyPairs ...[]byte) (*sessions.CookieStore, error) {
-	if err := checkRedirectURI(redirectURI); err != nil {
-		return nil, wrapErr(ErrInvalidConfig, "cookie store", err)
+	var problems []error
+	if err := cookiekeys.CheckRedirectURI(redirectURI); err != nil {
+		problems = append(problems, fmt.Errorf("redirect URI: %w", err))
 	}
-	if len(keyPairs) == 0 {
-		return nil, wrapErr(ErrInvalidConfig, "cookie store: an authentication key of at least 32 bytes is required", nil)
-	}
-	for i, k := range keyPairs {
-		if i%2 == 0 && len(k) < 32 {
-			return nil, wrapErr(ErrInvalidConfig, fmt.Sprintf("cookie store: authentication key %d has %d bytes; at least 32 are required", i/2, len(k)), nil)
-		}
-		// securecookie takes any non-nil encryption key as an AES key, so
-		// an empty one (an unset variable) would fail every save.
-		if n := len(k); i%2 == 1 && k != nil && n != 16 && n != 24 && n != 32 {
-			return nil, wrapErr(ErrInvalidConfig, fmt.Sprintf("cookie store: encryption key %d has %d bytes; it must be 16, 24 or 32 (or nil for none)", i/2, n), nil)
-		}
+	problems = append(problems, cookiekeys.Check(keyPairs, true)...)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: cookie store: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
 	store := sessions.NewCookieStore(keyPairs...)
 	store.Options = CookieOptions(redirectURI)
@@ -57,10 +54,32 @@ func NewCookieStore(redirectURI string, keyPairs ...[]byte) (*sessions.CookieSto
 	return store, nil
 }
 
+// NewCookieStoreFromSecret is NewCookieStore with keys derived from secrets
+// by HKDF-SHA256 (RFC 5869), a distinct label per key: a 64-byte
+// authentication key and an AES-256 encryption key per secret. Each secret
+// must have at least 32 bytes (32 random bytes, say, from a secret store).
+// To rotate, put the new secret first and keep the old ones after it until
+// their cookies have expired: the first seals, all open.
+func NewCookieStoreFromSecret(redirectURI string, secrets ...[]byte) (*sessions.CookieStore, error) {
+	var problems []error
+	if err := cookiekeys.CheckRedirectURI(redirectURI); err != nil {
+		problems = append(problems, fmt.Errorf("redirect URI: %w", err))
+	}
+	pairs, err := cookiekeys.FromSecrets(secrets)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: cookie store: %w", ErrInvalidConfig, errors.Join(problems...))
+	}
+	return NewCookieStore(redirectURI, pairs...)
+}
+
 // MaxCookieValueBytes caps the encoded session cookie value NewCookieStore
 // writes, leaving room for the name and attributes within the 4096 bytes a
 // browser keeps of a cookie. SessionStorage drops cached access tokens (they
-// can be minted again) rather than exceed it.
+// can be minted again), then all but the newest pending sign-in, rather than
+// exceed it.
 const MaxCookieValueBytes = 3900
 
 // CookieOptions returns the session cookie attributes NewCookieStore uses, for
@@ -262,9 +281,11 @@ func (s *SessionStorage) Flush(context.Context) error {
 
 // save writes the session. A cookie store's session is encoded here, so that
 // one too large for a cookie (securecookie refuses values over its
-// MaxLength) gives up cached access tokens, oldest first, rather than fail:
-// they can be minted again. The identity (ID and refresh tokens) is never
-// dropped. Any other store saves as it is.
+// MaxLength) gives up what it can rather than fail: first cached access
+// tokens, oldest first (they can be minted again), then pending sign-ins,
+// oldest first (other tabs' or planted by another site's links), but never
+// the one started last, whose return path goes before it does. The identity
+// (ID and refresh tokens) is never dropped. Any other store saves as it is.
 func (s *SessionStorage) save() error {
 	cs, ok := s.store.(*sessions.CookieStore)
 	if !ok {
@@ -276,10 +297,29 @@ func (s *SessionStorage) save() error {
 			http.SetCookie(s.w, sessions.NewCookie(s.name, encoded, s.session.Options))
 			return nil
 		}
-		if !dropCachedAccessToken(s.session.Values, s.lastToken) {
+		if !dropCachedAccessToken(s.session.Values, s.lastToken) && !shrinkPendingValue(s.session.Values) {
 			return err
 		}
 	}
+}
+
+// shrinkPendingValue shrinks the pending sign-ins in values (shrinkPending)
+// and reports whether it could.
+func shrinkPendingValue(values map[any]any) bool {
+	raw, ok := values[StorageKeySignIn].(string)
+	if !ok {
+		return false
+	}
+	shrunk, ok := shrinkPending(raw)
+	if !ok {
+		return false
+	}
+	if shrunk == "" {
+		delete(values, StorageKeySignIn)
+	} else {
+		values[StorageKeySignIn] = shrunk
+	}
+	return true
 }
 
 // dropCachedAccessToken deletes one cached access token from values, the

@@ -23,7 +23,7 @@ const ssRedirect = "http://app.test/callback"
 func ssStore(t testing.TB, keyPairs ...[]byte) *sessions.CookieStore {
 	t.Helper()
 	if len(keyPairs) == 0 {
-		keyPairs = [][]byte{webAuthKey}
+		keyPairs = [][]byte{webAuthKey, webEncKey}
 	}
 	store, err := logto.NewCookieStore(ssRedirect, keyPairs...)
 	if err != nil {
@@ -123,8 +123,8 @@ func storageImpls() []storageImpl {
 	return []storageImpl{
 		{"MemoryStorage", memory(logto.NewMemoryStorage)},
 		{"zero MemoryStorage", memory(func() *logto.MemoryStorage { return &logto.MemoryStorage{} })},
-		{"SessionStorage signed cookie", cookie(webAuthKey)},
-		{"SessionStorage encrypted cookie", cookie(webAuthKey, []byte("0123456789abcdef0123456789abcdef"))},
+		{"SessionStorage cookie, AES-128", cookie(webAuthKey, []byte("0123456789abcdef"))},
+		{"SessionStorage cookie, AES-256", cookie(webAuthKey, []byte("0123456789abcdef0123456789abcdef"))},
 	}
 }
 
@@ -229,7 +229,8 @@ func TestSessionStorageEmptySessionDeletesCookie(t *testing.T) {
 func TestSessionStorageNameAndRotation(t *testing.T) {
 	ctx := context.Background()
 	oldKey, newKey := webOtherKey, webAuthKey
-	old := ssStore(t, oldKey)
+	oldEnc, newEnc := []byte("old-encryption-key-of-32-bytes!!"), webEncKey
+	old := ssStore(t, oldKey, oldEnc)
 	w := httptest.NewRecorder()
 	s := logto.NewSessionStorage(old, w, ssRequest(), "app_session")
 	if err := errors.Join(s.Set(ctx, "k", "v"), s.Flush(ctx)); err != nil {
@@ -242,7 +243,7 @@ func TestSessionStorageNameAndRotation(t *testing.T) {
 
 	// After rotation (newest key first) the old cookie still reads, and
 	// what is written next is signed with the new key.
-	rotated := ssStore(t, newKey, nil, oldKey, nil)
+	rotated := ssStore(t, newKey, newEnc, oldKey, oldEnc)
 	w = httptest.NewRecorder()
 	s = logto.NewSessionStorage(rotated, w, ssRequest(c), "app_session")
 	if v, err := s.Get(ctx, "k"); err != nil || v != "v" {
@@ -252,7 +253,7 @@ func TestSessionStorageNameAndRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = oneSetCookie(t, w.Header(), "app_session")
-	s = logto.NewSessionStorage(ssStore(t, newKey), httptest.NewRecorder(), ssRequest(c), "app_session")
+	s = logto.NewSessionStorage(ssStore(t, newKey, newEnc), httptest.NewRecorder(), ssRequest(c), "app_session")
 	if v, err := s.Get(ctx, "k"); err != nil || v != "v2" {
 		t.Errorf("new key alone reads %q %v", v, err)
 	}
@@ -272,22 +273,23 @@ func TestNewCookieStore(t *testing.T) {
 	}{
 		{"no key", ssRedirect, nil, false},
 		{"nil key", ssRedirect, [][]byte{nil}, false},
-		{"short key", ssRedirect, [][]byte{k(31)}, false},
+		{"short key", ssRedirect, [][]byte{k(31), k(32)}, false},
+		{"no encryption key", ssRedirect, [][]byte{k(32)}, false},
+		{"nil encryption key", ssRedirect, [][]byte{k(32), nil}, false},
+		{"no encryption key in an older pair", ssRedirect, [][]byte{k(32), k(32), k(64), nil}, false},
 		{"encryption key of 15 bytes", ssRedirect, [][]byte{k(32), k(15)}, false},
 		{"encryption key of 33 bytes", ssRedirect, [][]byte{k(32), k(33)}, false},
 		{"bad encryption key of an older pair", ssRedirect, [][]byte{k(32), k(16), k(32), k(8)}, false},
 		{"empty, non-nil encryption key (an unset variable)", ssRedirect, [][]byte{k(32), []byte{}}, false},
-		{"short authentication key of an older pair", ssRedirect, [][]byte{k(32), nil, k(8)}, false},
-		{"relative redirect URI", "/callback", [][]byte{k(32)}, false},
-		{"redirect URI with a fragment", "https://app.example/cb#x", [][]byte{k(32)}, false},
-		{"redirect URI of another scheme", "ftp://app.example/cb", [][]byte{k(32)}, false},
+		{"short authentication key of an older pair", ssRedirect, [][]byte{k(32), k(32), k(8), k(32)}, false},
+		{"relative redirect URI", "/callback", [][]byte{k(32), k(32)}, false},
+		{"redirect URI with a fragment", "https://app.example/cb#x", [][]byte{k(32), k(32)}, false},
+		{"redirect URI of another scheme", "ftp://app.example/cb", [][]byte{k(32), k(32)}, false},
 
-		{"32-byte key", ssRedirect, [][]byte{k(32)}, true},
-		{"64-byte key", ssRedirect, [][]byte{k(64)}, true},
+		{"64-byte authentication key", ssRedirect, [][]byte{k(64), k(32)}, true},
 		{"AES-128", ssRedirect, [][]byte{k(32), k(16)}, true},
 		{"AES-192", ssRedirect, [][]byte{k(32), k(24)}, true},
 		{"AES-256", ssRedirect, [][]byte{k(32), k(32)}, true},
-		{"no encryption, rotated", ssRedirect, [][]byte{k(32), nil, k(64), nil}, true},
 		{"encrypted, rotated", ssRedirect, [][]byte{k(32), k(32), k(64), k(16)}, true},
 	}
 	for _, tc := range cases {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 )
@@ -40,7 +41,8 @@ type SignInOptions struct {
 	// OrganizationID shows that organization's sign-in experience.
 	OrganizationID string
 	// ReturnTo is a same-origin path ("/account?tab=1") to go back to after
-	// the callback; it is returned by HandleSignInCallback.
+	// the callback, of at most MaxReturnPathBytes; it is returned by
+	// HandleSignInCallback.
 	ReturnTo string
 	// ExtraParams are added to the authorization request. They cannot
 	// replace a parameter the client sets itself.
@@ -194,7 +196,9 @@ func (c *Client) checkSignInOptions(redirectURI string, o *SignInOptions) error 
 			bad("direct sign-in %q is not social:<target> or sso:<connector id>", d)
 		}
 	}
-	if o.ReturnTo != "" && !IsSafeReturnPath(o.ReturnTo) {
+	if n := len(o.ReturnTo); n > MaxReturnPathBytes {
+		bad("return path has %d bytes; at most %d are kept", n, MaxReturnPathBytes)
+	} else if o.ReturnTo != "" && !IsSafeReturnPath(o.ReturnTo) {
 		bad("return path %q is not a same-origin relative path", o.ReturnTo)
 	}
 	for k := range o.ExtraParams {
@@ -208,12 +212,20 @@ func (c *Client) checkSignInOptions(redirectURI string, o *SignInOptions) error 
 	return nil
 }
 
+// MaxReturnPathBytes bounds a return path (SignInOptions.ReturnTo, the
+// return_to of WebHandlers.SignIn). Every started sign-in keeps its return
+// path in the session until the callback, and a cookie session has little
+// room: a long one planted by another site's link would crowd out the
+// user's own sign-in.
+const MaxReturnPathBytes = 512
+
 // IsSafeReturnPath reports whether p is a path on this site that a browser
-// cannot read as another origin: it starts with one "/", and holds no
-// backslash, control character or scheme. "//evil.example", "/\evil.example"
-// and "https://evil.example" are all refused.
+// cannot read as another origin: it starts with one "/", is valid UTF-8 of
+// at most MaxReturnPathBytes, and holds no backslash, control character or
+// scheme. "//evil.example", "/\evil.example" and "https://evil.example" are
+// all refused.
 func IsSafeReturnPath(p string) bool {
-	if p == "" || p[0] != '/' || len(p) > 2048 {
+	if p == "" || p[0] != '/' || len(p) > MaxReturnPathBytes || !utf8.ValidString(p) {
 		return false
 	}
 	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
@@ -266,12 +278,64 @@ func (c *Client) savePending(ctx context.Context, pending map[string]pendingSign
 		}
 		return nil
 	}
-	b, err := json.Marshal(pending)
+	b, err := encodePending(pending)
 	if err != nil {
 		return storageErr("encode", StorageKeySignIn, err)
 	}
-	if err := c.storage.Set(ctx, StorageKeySignIn, string(b)); err != nil {
+	if err := c.storage.Set(ctx, StorageKeySignIn, b); err != nil {
 		return storageErr("set", StorageKeySignIn, err)
 	}
 	return nil
+}
+
+// encodePending encodes pending sign-ins as JSON, leaving <, > and & as
+// they are: escaped, each would take six bytes of a cookie.
+func encodePending(pending map[string]pendingSignIn) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(pending); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// shrinkPending makes raw, the stored pending sign-ins, smaller for a
+// session that does not fit where it is kept: it drops the oldest sign-in
+// while more than one is left, then the newest one's return path, so the
+// sign-in started last still completes (landing on the default page at
+// worst). An unreadable value, which loadPending reads as none, is dropped
+// ("" is returned). It reports false when there is nothing left to take.
+func shrinkPending(raw string) (string, bool) {
+	pending := map[string]pendingSignIn{}
+	if json.Unmarshal([]byte(raw), &pending) != nil {
+		return "", true
+	}
+	if len(pending) == 0 {
+		return "", raw != ""
+	}
+	oldest, newest := "", ""
+	for k, p := range pending {
+		if oldest == "" || p.Created < pending[oldest].Created || (p.Created == pending[oldest].Created && k < oldest) {
+			oldest = k
+		}
+		if newest == "" || p.Created > pending[newest].Created || (p.Created == pending[newest].Created && k > newest) {
+			newest = k
+		}
+	}
+	switch {
+	case len(pending) > 1:
+		delete(pending, oldest)
+	case pending[newest].ReturnTo != "":
+		p := pending[newest]
+		p.ReturnTo = ""
+		pending[newest] = p
+	default:
+		return raw, false
+	}
+	out, err := encodePending(pending)
+	if err != nil {
+		return raw, false
+	}
+	return out, true
 }

@@ -133,7 +133,7 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 			// The provider rotated the refresh token before the failure (its
 			// keys could not be had to check the new ID token): the old
 			// token is spent, so keep the new one, and the session.
-			if serr := c.keepRefreshToken(ctx, rt, c.app.latestRefreshToken(f.rt, session)); serr != nil {
+			if serr := c.keepRefreshToken(ctx, rt, c.app.latestRefreshToken(f, session)); serr != nil {
 				return nil, errors.Join(err, serr)
 			}
 			if serr := c.flush(ctx); serr != nil {
@@ -145,7 +145,7 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 
 	// Persist the newest refresh token of the chain before handing out the
 	// access token: the one we read is spent.
-	if err := c.keepRefreshToken(ctx, rt, c.app.latestRefreshToken(f.rt, session)); err != nil {
+	if err := c.keepRefreshToken(ctx, rt, c.app.latestRefreshToken(f, session)); err != nil {
 		return nil, err
 	}
 	if f.claims != nil {

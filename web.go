@@ -2,7 +2,10 @@ package logto
 
 import (
 	"errors"
+	"fmt"
 	"html"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,8 +32,9 @@ type WebHandlers struct {
 	// AfterSignIn is where the callback goes when the sign-in named no
 	// return path; default "/".
 	AfterSignIn string
-	// ErrorHandler answers failures; nil means a small HTML page whose status
-	// is ErrorStatus(err) and which names ErrorCode(err).
+	// ErrorHandler answers failures; nil means WriteErrorPage's small HTML
+	// page (with SignInPath as its "Sign in again" link). Whichever answers,
+	// the failure is logged first (App.Logger).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -71,7 +75,7 @@ func (h *WebHandlers) SignIn() http.Handler {
 		}
 		authURL, err := h.Client(w, r).SignIn(r.Context(), opts)
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
 		}
 		http.Redirect(w, r, authURL, http.StatusFound)
@@ -86,7 +90,7 @@ func (h *WebHandlers) Callback() http.Handler {
 		noStore(w)
 		res, err := h.Client(w, r).HandleSignInCallback(r.Context(), r)
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
 		}
 		to := res.ReturnTo
@@ -101,14 +105,44 @@ func (h *WebHandlers) Callback() http.Handler {
 }
 
 // SignOut revokes the refresh token, clears the session and redirects to the
-// provider's end-session endpoint. A failed revocation does not stop it.
+// provider's end-session endpoint. A failed revocation does not stop it (it
+// is logged).
+//
+// Only the app's own pages may sign a user out, so that another site cannot
+// do it with a link, an image or a form. Route it for POST (a form button on
+// the app's pages) and, if links must work, for GET:
+//   - POST (and any method but GET and HEAD) passes http.CrossOriginProtection,
+//     with the origin of the redirect URI trusted;
+//   - GET and HEAD are refused when the browser marks the request as coming
+//     from elsewhere: Sec-Fetch-Site other than same-origin or none (a typed
+//     URL), or an Origin other than the app's. A request with neither header
+//     (not a browser) passes.
+//
+// A refused request is answered 403 (ErrCrossSiteRequest, through
+// WriteError) before the session is read: it stays as it was, tokens and all.
 func (h *WebHandlers) SignOut() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if origin := h.appOrigin(); origin != nil {
+		// The Origin header holds the public origin, which differs from the
+		// Host header behind a proxy.
+		_ = cop.AddTrustedOrigin(origin.Scheme + "://" + origin.Host)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
+		if err := h.checkSameOrigin(cop, r); err != nil {
+			h.WriteError(w, r, err)
+			return
+		}
 		res, err := h.Client(w, r).SignOut(r.Context(), h.SignOutOptions)
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
+		}
+		if res.RevocationErr != nil {
+			h.App.Logger().LogAttrs(r.Context(), slog.LevelWarn, "logto: revoking the refresh token at sign-out failed",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Any("error", res.RevocationErr))
 		}
 		to := res.URL
 		if to == "" {
@@ -118,6 +152,54 @@ func (h *WebHandlers) SignOut() http.Handler {
 	})
 }
 
+// appOrigin is the app's public origin: that of the sign-in's redirect URI
+// (SignInOptions, else Config), or nil when neither is set.
+func (h *WebHandlers) appOrigin() *url.URL {
+	raw := h.SignInOptions.RedirectURI
+	if raw == "" {
+		raw = h.App.s.redirectURI
+	}
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Host == "" {
+		return nil
+	}
+	return &url.URL{Scheme: strings.ToLower(u.Scheme), Host: strings.ToLower(u.Host)}
+}
+
+// checkSameOrigin refuses a request the browser marks as sent from another
+// site. Unsafe methods get http.CrossOriginProtection's check; GET and HEAD,
+// which it lets through, get the same test made strict.
+func (h *WebHandlers) checkSameOrigin(cop *http.CrossOriginProtection, r *http.Request) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if err := cop.Check(r); err != nil {
+			return fmt.Errorf("%w: %w", ErrCrossSiteRequest, err)
+		}
+		return nil
+	}
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "", "same-origin", "none":
+	default:
+		return fmt.Errorf("%w: Sec-Fetch-Site is %q", ErrCrossSiteRequest, site)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	own := h.appOrigin()
+	if own == nil {
+		own = RequestURL(r, h.App.s.trustForwarded)
+	}
+	if o, err := url.Parse(origin); err != nil || !sameOrigin(o, own) {
+		return fmt.Errorf("%w: Origin %q is not the app's", ErrCrossSiteRequest, origin)
+	}
+	return nil
+}
+
+// sameOrigin compares scheme, host and port (default ports made explicit).
+func sameOrigin(a, b *url.URL) bool {
+	return a.Host != "" && strings.EqualFold(a.Scheme, b.Scheme) && hostPort(a) == hostPort(b)
+}
+
 // RequireAuth lets signed-in requests through. Others are redirected to
 // SignInPath with a return_to of the page they asked for when the method is
 // GET or HEAD, and answered 401 otherwise.
@@ -125,7 +207,7 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok, err := h.Client(w, r).IsAuthenticated(r.Context())
 		if err != nil {
-			h.fail(w, r, err)
+			h.WriteError(w, r, err)
 			return
 		}
 		if ok {
@@ -133,13 +215,10 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.fail(w, r, ErrNotAuthenticated)
+			h.WriteError(w, r, ErrNotAuthenticated)
 			return
 		}
-		path := h.SignInPath
-		if path == "" {
-			path = "/sign-in"
-		}
+		path := h.signInPath()
 		if rt := r.URL.RequestURI(); IsSafeReturnPath(rt) {
 			path += "?return_to=" + url.QueryEscape(rt)
 		}
@@ -148,35 +227,112 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 	})
 }
 
-func (h *WebHandlers) fail(w http.ResponseWriter, r *http.Request, err error) {
+// WriteError answers a failure the way the handlers do: it logs err with
+// the request's method and path to App.Logger (at Warn, or Error when the
+// status is 5xx), then answers through ErrorHandler, or with the page of
+// WriteErrorPage. The page never shows err's text, which may name internal
+// hosts and addresses; the log has it.
+func (h *WebHandlers) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	status := ErrorStatus(err)
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	h.App.Logger().LogAttrs(r.Context(), level, "logto: request failed",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.String("code", ErrorCode(err)),
+		slog.Any("error", err))
 	if h.ErrorHandler != nil {
 		h.ErrorHandler(w, r, err)
 		return
 	}
-	WriteErrorPage(w, err)
+	writeErrorPage(w, err, h.signInPath())
 }
 
-// WriteErrorPage answers an HTML page naming err's code and message (both
-// escaped) with status ErrorStatus(err).
+func (h *WebHandlers) signInPath() string {
+	if h.SignInPath == "" {
+		return "/sign-in"
+	}
+	return h.SignInPath
+}
+
+// WriteErrorPage answers a small HTML page with status ErrorStatus(err): the
+// error's code (ErrorCode), a plain sentence about it (ErrorMessage) and
+// links to "/" and "/sign-in". It never shows err's text; log that where
+// only operators see it (WebHandlers.WriteError does).
 func WriteErrorPage(w http.ResponseWriter, err error) {
+	writeErrorPage(w, err, "/sign-in")
+}
+
+func writeErrorPage(w http.ResponseWriter, err error, signInPath string) {
 	noStore(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(ErrorStatus(err))
-	_, _ = w.Write([]byte("<!doctype html><title>Sign-in error</title><h1>" +
-		html.EscapeString(ErrorCode(err)) + "</h1><p>" + html.EscapeString(err.Error()) + "</p>"))
+	_, _ = io.WriteString(w, `<!doctype html><meta charset="utf-8"><title>Sign-in error</title><h1>`+
+		html.EscapeString(ErrorCode(err))+"</h1><p>"+html.EscapeString(ErrorMessage(err))+
+		`</p><p><a href="/">Home</a> · <a href="`+html.EscapeString(signInPath)+`">Sign in again</a></p>`)
+}
+
+// ErrorMessage is a plain sentence about err's kind, fit to show a user: it
+// never holds err's text (which may name internal hosts, addresses or the
+// provider's own description).
+func ErrorMessage(err error) string {
+	var oe *OAuthError
+	switch {
+	case errors.Is(err, ErrNotAuthenticated):
+		return "You are not signed in, or your session has ended."
+	case errors.Is(err, ErrCrossSiteRequest):
+		return "This request came from another site and was refused. Please use the app's own pages."
+	case errors.As(err, &oe):
+		switch {
+		case oe.Endpoint == "authorize" && (oe.Code == "access_denied" || oe.Code == "consent_required" || oe.Code == "login_required" || oe.Code == "interaction_required"):
+			return "The sign-in was cancelled or refused."
+		case oe.Endpoint == "authorize":
+			return "The identity provider could not complete the sign-in."
+		case oe.Code == "invalid_grant":
+			return "The sign-in has expired or was already used. Please sign in again."
+		case oe.Code == "access_denied" || oe.Code == "insufficient_scope":
+			return "You do not have access to this."
+		case oe.Code == "invalid_target":
+			return "This app may not ask for that resource."
+		default:
+			return "The identity provider could not complete the request. Please try again in a moment."
+		}
+	case errors.Is(err, ErrInvalidState):
+		return "The sign-in link has expired or was already used."
+	case errors.Is(err, ErrInvalidCallback):
+		return "The answer from the identity provider was not valid. Please sign in again."
+	case errors.Is(err, ErrInvalidRequest):
+		return "The request was not valid."
+	case errors.Is(err, ErrInvalidToken):
+		return "The identity provider sent a token that could not be verified."
+	case errors.Is(err, ErrDiscovery), errors.Is(err, ErrProvider):
+		return "The identity provider could not be reached. Please try again in a moment."
+	case errors.Is(err, ErrStorage):
+		return "Your session could not be read or saved. Please try again."
+	case errors.Is(err, ErrInvalidConfig):
+		return "The app is not set up correctly."
+	default:
+		return "Something went wrong. Please try again."
+	}
 }
 
 // ErrorStatus maps an error of this package to an HTTP status: 401 for
 // ErrNotAuthenticated, 400 for a bad request or callback (including an error
 // the provider sent back through the browser), 403 when the provider refused
-// a token the user may not have (access_denied, insufficient_scope), 502 for
+// a token the user may not have (access_denied, insufficient_scope) and for
+// ErrCrossSiteRequest, 502 for
 // a provider that failed or sent an invalid token, 500 for anything else.
 func ErrorStatus(err error) int {
 	var oe *OAuthError
 	switch {
 	case errors.Is(err, ErrNotAuthenticated):
 		return http.StatusUnauthorized
+	case errors.Is(err, ErrCrossSiteRequest):
+		return http.StatusForbidden
 	case errors.Is(err, ErrInvalidState), errors.Is(err, ErrInvalidCallback), errors.Is(err, ErrInvalidRequest):
 		return http.StatusBadRequest
 	case errors.As(err, &oe) && (oe.Endpoint == "authorize" || oe.Code == "invalid_grant" || oe.Code == "invalid_target"):
@@ -197,7 +353,7 @@ func ErrorStatus(err error) int {
 
 // ErrorCode names an error's kind in snake case, for error pages and JSON
 // bodies: the provider's own code for an *OAuthError, else one of
-// not_authenticated, invalid_state, invalid_callback, invalid_request,
+// not_authenticated, cross_site_request, invalid_state, invalid_callback, invalid_request,
 // invalid_token, discovery_failed, provider_error, storage_error,
 // invalid_config, internal_error.
 func ErrorCode(err error) string {
@@ -205,6 +361,8 @@ func ErrorCode(err error) string {
 	switch {
 	case errors.Is(err, ErrNotAuthenticated):
 		return "not_authenticated"
+	case errors.Is(err, ErrCrossSiteRequest):
+		return "cross_site_request"
 	case errors.As(err, &oe):
 		return oe.Code
 	case errors.Is(err, ErrInvalidState):
@@ -233,23 +391,26 @@ func noStore(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
-// RequestURL rebuilds the absolute URL a request was sent to: the scheme is
-// https under TLS or when a proxy says so in X-Forwarded-Proto, the host is
-// X-Forwarded-Host when a proxy set it, else the Host header.
-func RequestURL(r *http.Request) *url.URL {
+// RequestURL rebuilds the absolute URL a request was sent to. The scheme is
+// https under TLS, else http; the host is the Host header. With
+// trustForwarded, a proxy's X-Forwarded-Proto (http or https) and
+// X-Forwarded-Host (the first value of each) take precedence. Pass true only
+// when every request reaches the server through a proxy that sets or strips
+// these headers: any client can send them (Config.TrustForwardedHeaders).
+func RequestURL(r *http.Request, trustForwarded bool) *url.URL {
 	u := *r.URL
 	if u.Scheme == "" {
 		u.Scheme = "http"
 		if r.TLS != nil {
 			u.Scheme = "https"
 		}
-		if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+		if p := firstHeaderValue(r.Header.Get("X-Forwarded-Proto")); trustForwarded && (p == "https" || p == "http") {
 			u.Scheme = p
 		}
 	}
 	if u.Host == "" {
 		u.Host = r.Host
-		if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+		if h := firstHeaderValue(r.Header.Get("X-Forwarded-Host")); trustForwarded && h != "" {
 			u.Host = h
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 var (
 	webAuthKey  = []byte("web-test-authentication-key-0032")
 	webOtherKey = []byte("another-authentication-key-00032")
+	webEncKey   = []byte("web-test-encryption-key-32-bytes")
 )
 
 // webApp is an application served over HTTP with WebHandlers, signing in
@@ -33,26 +35,42 @@ type webApp struct {
 	h     *logto.WebHandlers
 	store *sessions.CookieStore
 	srv   *httptest.Server
+	logs  *syncBuffer // the App's log, as text
 }
 
 func newWebApp(t *testing.T, edit func(*logto.WebHandlers)) *webApp {
+	t.Helper()
+	return newWebAppWith(t, nil, edit)
+}
+
+// newWebAppWith is newWebApp with the App's Config and the provider's
+// Options edited first by editCfg. The app also serves /token?resource=R,
+// which caches an access token for R in the session.
+func newWebAppWith(t *testing.T, editCfg func(*logto.Config, *logtotest.Options), edit func(*logto.WebHandlers)) *webApp {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	redirect, postLogout := srv.URL+"/callback", srv.URL+"/"
-	p := logtotest.NewTestProvider(t, logtotest.Options{
+	popts := logtotest.Options{
 		RedirectURIs:           []string{redirect},
 		PostLogoutRedirectURIs: []string{postLogout},
-	})
-	app, err := logto.NewApp(logto.Config{
-		Endpoint: p.Endpoint(), AppID: p.ClientID(), AppSecret: p.ClientSecret(),
+	}
+	logs := &syncBuffer{}
+	cfg := logto.Config{
 		RedirectURI: redirect, PostLogoutRedirectURI: postLogout,
-	})
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	}
+	if editCfg != nil {
+		editCfg(&cfg, &popts)
+	}
+	p := logtotest.NewTestProvider(t, popts)
+	cfg.Endpoint, cfg.AppID, cfg.AppSecret = p.Endpoint(), p.ClientID(), p.ClientSecret()
+	app, err := logto.NewApp(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := logto.NewCookieStore(redirect, webAuthKey)
+	store, err := logto.NewCookieStore(redirect, webAuthKey, webEncKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +89,14 @@ func newWebApp(t *testing.T, edit func(*logto.WebHandlers)) *webApp {
 		}
 		fmt.Fprintf(w, "hello %s (%s)", claims.Subject, r.Method)
 	})))
-	return &webApp{p: p, app: app, h: h, store: store, srv: srv}
+	mux.Handle("/token", h.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := h.Client(w, r).GetAccessToken(r.Context(), r.URL.Query().Get("resource")); err != nil {
+			h.WriteError(w, r, err)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})))
+	return &webApp{p: p, app: app, h: h, store: store, srv: srv, logs: logs}
 }
 
 // webBrowser is a browser with a cookie jar that does not follow redirects,
@@ -98,12 +123,21 @@ func (a *webApp) browser(t *testing.T) *webBrowser {
 // do sends a request; a target starting with "/" is on the app.
 func (b *webBrowser) do(method, target string) (*http.Response, string) {
 	b.t.Helper()
+	return b.doWith(method, target, nil)
+}
+
+// doWith sends a request with the headers of header added.
+func (b *webBrowser) doWith(method, target string, header http.Header) (*http.Response, string) {
+	b.t.Helper()
 	if strings.HasPrefix(target, "/") {
 		target = b.a.srv.URL + target
 	}
 	req, err := http.NewRequest(method, target, nil)
 	if err != nil {
 		b.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -358,7 +392,7 @@ func TestIsSafeReturnPath(t *testing.T) {
 		{"/%2F%2Fevil.example", true},
 		{"/x:y", true},
 		{"/caf\u00e9", true},
-		{"/" + strings.Repeat("a", 2047), true},
+		{"/" + strings.Repeat("a", logto.MaxReturnPathBytes-1), true},
 
 		{"", false},
 		{"evil", false},
@@ -378,7 +412,9 @@ func TestIsSafeReturnPath(t *testing.T) {
 		{"/\x00", false},
 		{"/\x7f", false},
 		{"/%zz", false},
-		{"/" + strings.Repeat("a", 2048), false},
+		{"/" + strings.Repeat("a", logto.MaxReturnPathBytes), false},
+		{"/" + strings.Repeat("a", 2047), false},
+		{"/caf\xe9", false}, // not UTF-8
 	}
 	for _, tc := range cases {
 		if got := logto.IsSafeReturnPath(tc.p); got != tc.want {
@@ -458,11 +494,17 @@ func TestWebCallbackProviderError(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", resp.StatusCode)
 	}
-	if !strings.Contains(body, "<h1>access_denied</h1>") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+	if !strings.Contains(body, "<h1>access_denied</h1>") || !strings.Contains(body, "The sign-in was cancelled or refused.") {
 		t.Errorf("error page does not name the error: %s", body)
 	}
-	if strings.Contains(body, "<script>alert") {
-		t.Errorf("error page reflects the provider's description unescaped: %s", body)
+	// The description is the provider's (or whoever crafted the redirect's)
+	// text: it goes to the log, not to the page, escaped or not.
+	if strings.Contains(body, "script") {
+		t.Errorf("error page reflects the provider's description: %s", body)
+	}
+	if logs := a.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "path=/callback") ||
+		!strings.Contains(logs, "<script>alert(1)</script>") {
+		t.Errorf("log lacks the provider's error: %s", logs)
 	}
 	if resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("headers %v", resp.Header)
@@ -553,7 +595,7 @@ func encodeSession(t *testing.T, store sessions.Store, name string, values map[s
 
 func TestWebUndecodableCookie(t *testing.T) {
 	a := newWebApp(t, nil)
-	otherStore, err := logto.NewCookieStore(a.srv.URL+"/callback", webOtherKey)
+	otherStore, err := logto.NewCookieStore(a.srv.URL+"/callback", webOtherKey, webEncKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -616,7 +658,7 @@ func TestWebCookieAttributes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.redirect, func(t *testing.T) {
-			store, err := logto.NewCookieStore(tc.redirect, webAuthKey)
+			store, err := logto.NewCookieStore(tc.redirect, webAuthKey, webEncKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -649,7 +691,7 @@ func TestWebCookieAttributes(t *testing.T) {
 
 func TestSessionStorageOneSetCookie(t *testing.T) {
 	ctx := context.Background()
-	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey)
+	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey, webEncKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -704,6 +746,7 @@ func TestErrorStatusAndCode(t *testing.T) {
 	}{
 		{"not authenticated", wrap(logto.ErrNotAuthenticated), 401, "not_authenticated"},
 		{"invalid state", logto.ErrInvalidState, 400, "invalid_state"},
+		{"cross-site request", wrap(logto.ErrCrossSiteRequest), 403, "cross_site_request"},
 		{"invalid callback", wrap(logto.ErrInvalidCallback), 400, "invalid_callback"},
 		{"invalid request", wrap(logto.ErrInvalidRequest), 400, "invalid_request"},
 		{"invalid token", wrap(logto.ErrInvalidToken), 502, "invalid_token"},
@@ -739,13 +782,21 @@ func TestWriteErrorPageEscapes(t *testing.T) {
 	if w.Code != http.StatusBadRequest {
 		t.Errorf("status %d", w.Code)
 	}
-	if strings.Contains(body, "<b>") || strings.Contains(body, `"x"`) || strings.Contains(body, "<img") {
-		t.Errorf("unescaped: %s", body)
+	if strings.Contains(body, "<b>") || strings.Contains(body, `"x"`) || strings.Contains(body, "img") {
+		t.Errorf("unescaped code or the description shown: %s", body)
 	}
-	if !strings.Contains(body, "<h1>&lt;b&gt;&#34;x&#34;&lt;/b&gt;</h1>") || !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
+	if !strings.Contains(body, "<h1>&lt;b&gt;&#34;x&#34;&lt;/b&gt;</h1>") {
 		t.Errorf("body %s", body)
 	}
 	wantNoStore(t, w.Header())
+
+	// A custom SignInPath is the page's "Sign in again" link, escaped.
+	h := &logto.WebHandlers{App: newEnv(t, nil).app, SignInPath: `/login?a="b"&c=<d>`}
+	w = httptest.NewRecorder()
+	h.WriteError(w, httptest.NewRequest(http.MethodGet, "/x", nil), logto.ErrInvalidState)
+	if body := w.Body.String(); !strings.Contains(body, `<a href="/login?a=&#34;b&#34;&amp;c=&lt;d&gt;">Sign in again</a>`) {
+		t.Errorf("body %s", body)
+	}
 }
 
 func TestWebErrorHandler(t *testing.T) {

@@ -148,7 +148,7 @@ func TestBrowserSignInSignOut(t *testing.T) {
 	c.navigate(app.Base + "/")
 	c.waitFor("the app's home page, signed in", c.appHome(app, "Authenticated"))
 	mark = c.mark()
-	c.click(`a[href="/sign-out"]`)
+	c.click(`form[action="/sign-out"] button`)
 	confirm := c.at(p.Base, "/oidc/", `button[name="logout"][value="yes"]`)
 	home := c.appHome(app, "Not authenticated")
 	c.waitFor("the provider's logout confirmation or the app's home page", "("+confirm+") || ("+home+")")

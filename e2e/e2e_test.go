@@ -355,11 +355,49 @@ func TestContract(t *testing.T) {
 		if status, body := p.TokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"not-a-token"}}); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
 			t.Fatalf("the direct token request itself does not work: %d %v", status, body)
 		}
+		// Another site cannot sign the user out: the browser marks its
+		// requests, and the app refuses them with the session left as it was.
 		before := p.Stats(t)
+		for _, forged := range []struct {
+			method string
+			header http.Header
+		}{
+			{http.MethodGet, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+			{http.MethodGet, http.Header{"Sec-Fetch-Site": {"same-site"}}},
+			{http.MethodPost, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}},
+			{http.MethodPost, http.Header{"Origin": {"https://evil.example"}}},
+		} {
+			req, err := http.NewRequest(forged.method, app.Base+"/sign-out", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range forged.header {
+				req.Header[k] = vs
+			}
+			if page := b.Do(t, req); page.Status != http.StatusForbidden {
+				t.Errorf("%s /sign-out with %v: %v, want 403", forged.method, forged.header, page)
+			}
+		}
+		if after := p.Stats(t); after.Revocations != before.Revocations {
+			t.Errorf("refused sign-outs revoked %d tokens at the provider", after.Revocations-before.Revocations)
+		}
+		home := b.Get(t, "/")
+		if !strings.Contains(string(home.Body), "Authenticated") || strings.Contains(string(home.Body), "Not authenticated") {
+			t.Fatalf("after refused sign-outs / says: %v", home)
+		}
+		if p.LatestRefreshToken(t, e2eUser) != refreshToken {
+			t.Errorf("refused sign-outs changed the session's refresh token")
+		}
 
-		page := b.Get(t, "/sign-out")
+		// The home page's sign-out button posts the form, from the app's
+		// own origin.
+		form := findForm(t, home, func(f *Form) bool { return f.Action.Path == "/sign-out" })
+		if form.Method != http.MethodPost {
+			t.Errorf("the sign-out form's method is %s, want POST", form.Method)
+		}
+		page := b.Submit(t, form, "")
 		if page.Location == nil || (page.Status != http.StatusFound && page.Status != http.StatusSeeOther) {
-			t.Fatalf("GET /sign-out: %v", page)
+			t.Fatalf("POST /sign-out: %v", page)
 		}
 		end := page.Location
 		if got := end.Scheme + "://" + end.Host + end.Path; got != p.Issuer+"/session/end" {
@@ -379,12 +417,12 @@ func TestContract(t *testing.T) {
 		if confirm.Status != http.StatusOK {
 			t.Fatalf("end-session page: %v", confirm)
 		}
-		form := findForm(t, confirm, func(f *Form) bool { return f.Has("xsrf") })
+		form = findForm(t, confirm, func(f *Form) bool { return f.Has("xsrf") })
 		page = b.Submit(t, form, "yes")
 		if page.Location == nil || page.Location.String() != app.Base+"/" {
 			t.Fatalf("after confirming sign-out the provider sent the browser to %v, want %s/", page, app.Base)
 		}
-		home, _ := b.Follow(t, page.Location.String())
+		home, _ = b.Follow(t, page.Location.String())
 		if !strings.Contains(string(home.Body), "Not authenticated") {
 			t.Errorf("after sign-out / says: %v", home)
 		}

@@ -5,7 +5,7 @@
 // logto.SessionStorage like any other:
 //
 //	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
-//	store, err := redisstore.New(client, "https://app.example.com/callback", authKey32)
+//	store, err := redisstore.NewFromSecret(client, "https://app.example.com/callback", secret32)
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -14,7 +14,8 @@
 // or, for one request, logto.NewSessionStorage(store, w, r, "").
 //
 // The cookie carries a random 256-bit session ID, signed (and, given an
-// encryption key, encrypted) with securecookie, so it stays under 200 bytes
+// encryption key, as NewFromSecret always derives, encrypted) with
+// securecookie, so it stays under 200 bytes
 // whatever the session holds: a session may cache as many access tokens as
 // the app needs. The session's values live under <Prefix>session:<id> as a
 // JSON object of strings and expire after the cookie's MaxAge (14 days by

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/cookiekeys"
 )
 
 // DefaultPrefix starts every Redis key a Store writes when its Prefix is "".
@@ -56,32 +56,15 @@ type Store struct {
 
 // New returns a Store over client for the app whose callback is redirectURI
 // (the cookie is Secure exactly when it is https). keyPairs are as for
-// logto.NewCookieStore: an authentication key of at least 32 bytes, then
-// optionally an encryption key of 16, 24 or 32 bytes (nil for none),
-// repeated for rotation with the newest pair first: cookies are written with
-// the first pair and read with any. Every problem is reported at once,
-// wrapped in logto.ErrInvalidConfig. New does no I/O.
+// logto.NewCookieStore, except that encryption is optional here (the cookie
+// holds only a random session ID): an authentication key of at least 32
+// bytes, then optionally an encryption key of 16, 24 or 32 bytes (nil for
+// none), repeated for rotation with the newest pair first: cookies are
+// written with the first pair and read with any. Every problem is reported
+// at once, wrapped in logto.ErrInvalidConfig. New does no I/O.
 func New(client redis.UniversalClient, redirectURI string, keyPairs ...[]byte) (*Store, error) {
-	var problems []error
-	if client == nil {
-		problems = append(problems, errors.New("a Redis client is required"))
-	}
-	if err := checkRedirectURI(redirectURI); err != nil {
-		problems = append(problems, err)
-	}
-	if len(keyPairs) == 0 {
-		problems = append(problems, errors.New("an authentication key of at least 32 bytes is required"))
-	}
-	for i, k := range keyPairs {
-		if i%2 == 0 && len(k) < 32 {
-			problems = append(problems, fmt.Errorf("authentication key %d has %d bytes; at least 32 are required", i/2, len(k)))
-		}
-		// securecookie takes any non-nil encryption key as an AES key, so
-		// an empty one (an unset variable) would fail every save.
-		if n := len(k); i%2 == 1 && k != nil && n != 16 && n != 24 && n != 32 {
-			problems = append(problems, fmt.Errorf("encryption key %d has %d bytes; it must be 16, 24 or 32 (or nil for none)", i/2, n))
-		}
-	}
+	problems := checkStore(client, redirectURI)
+	problems = append(problems, cookiekeys.Check(keyPairs, false)...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: redisstore: %w", logto.ErrInvalidConfig, errors.Join(problems...))
 	}
@@ -101,18 +84,29 @@ func New(client redis.UniversalClient, redirectURI string, keyPairs ...[]byte) (
 	}, nil
 }
 
-func checkRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
+// NewFromSecret is New with the cookie's keys derived from secrets as
+// logto.NewCookieStoreFromSecret derives them (HKDF-SHA256, an
+// authentication and an encryption key per secret). Each secret must have at
+// least 32 bytes; to rotate, put the new secret first.
+func NewFromSecret(client redis.UniversalClient, redirectURI string, secrets ...[]byte) (*Store, error) {
+	pairs, err := cookiekeys.FromSecrets(secrets)
 	if err != nil {
-		return fmt.Errorf("redirect URI: %w", err)
+		problems := append(checkStore(client, redirectURI), err)
+		return nil, fmt.Errorf("%w: redisstore: %w", logto.ErrInvalidConfig, errors.Join(problems...))
 	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("redirect URI %q must be an absolute http(s) URL", raw)
+	return New(client, redirectURI, pairs...)
+}
+
+// checkStore returns the problems of New's arguments other than the keys.
+func checkStore(client redis.UniversalClient, redirectURI string) []error {
+	var problems []error
+	if client == nil {
+		problems = append(problems, errors.New("a Redis client is required"))
 	}
-	if strings.Contains(raw, "#") {
-		return fmt.Errorf("redirect URI %q must not contain a fragment", raw)
+	if err := cookiekeys.CheckRedirectURI(redirectURI); err != nil {
+		problems = append(problems, fmt.Errorf("redirect URI: %w", err))
 	}
-	return nil
+	return problems
 }
 
 // Get returns the session name of the request, loading it once per request

@@ -83,6 +83,63 @@ func TestNew(t *testing.T) {
 	}
 }
 
+func TestNewFromSecret(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // no I/O
+	t.Cleanup(func() { _ = client.Close() })
+	long := bytes.Repeat([]byte{'s'}, 32)
+	for _, tc := range []struct {
+		name     string
+		client   redis.UniversalClient
+		redirect string
+		secrets  [][]byte
+		want     []string
+	}{
+		{"no secret", client, testRedirect, nil, []string{"secret"}},
+		{"31-byte secret", client, testRedirect, [][]byte{long[:31]}, []string{"secret 0 has 31 bytes"}},
+		{"short older secret", client, testRedirect, [][]byte{long, long[:3]}, []string{"secret 1"}},
+		{"every problem", nil, "/callback", [][]byte{{}}, []string{"client", "redirect URI", "secret 0"}},
+	} {
+		store, err := redisstore.NewFromSecret(tc.client, tc.redirect, tc.secrets...)
+		if !errors.Is(err, logto.ErrInvalidConfig) || store != nil {
+			t.Errorf("%s: got %v, %v; want nil and ErrInvalidConfig", tc.name, store, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", tc.name, err, w)
+			}
+		}
+	}
+
+	// Replicas with one secret share sessions; a rotated secret still reads
+	// the old cookies.
+	c := redisClient(t)
+	prefix := uniquePrefix(t, c)
+	oldSecret, newSecret := []byte("the old redisstore secret, 32+ bytes"), []byte("the new redisstore secret, 32+ bytes")
+	fromSecrets := func(secrets ...[]byte) *redisstore.Store {
+		t.Helper()
+		st, err := redisstore.NewFromSecret(c, testRedirect, secrets...)
+		must(t, err)
+		st.Prefix = prefix
+		return st
+	}
+	ctx := context.Background()
+	w := httptest.NewRecorder()
+	s := logto.NewSessionStorage(fromSecrets(oldSecret), w, request(), "")
+	must(t, s.Set(ctx, "k", "v"))
+	must(t, s.Flush(ctx))
+	cookie := oneSetCookie(t, w.Header(), logto.DefaultSessionName)
+	if got := get(t, logto.NewSessionStorage(fromSecrets(oldSecret), httptest.NewRecorder(), request(cookie), ""), "k"); got != "v" {
+		t.Errorf("a second store with the secret reads %q", got)
+	}
+	if got := get(t, logto.NewSessionStorage(fromSecrets(newSecret, oldSecret), httptest.NewRecorder(), request(cookie), ""), "k"); got != "v" {
+		t.Errorf("the rotated store reads %q", got)
+	}
+	if got := get(t, logto.NewSessionStorage(fromSecrets(newSecret), httptest.NewRecorder(), request(cookie), ""), "k"); got != "" {
+		t.Errorf("another secret reads %q", got)
+	}
+}
+
 func TestCookieAttributes(t *testing.T) {
 	ctx := context.Background()
 	c := redisClient(t)

@@ -63,6 +63,11 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 	if s.addr == "" {
 		s.addr = "127.0.0.1:4000"
 	}
+	if s.endpoint == "" {
+		if err := devProviderAllowed(getenv, s.addr); err != nil {
+			return nil, err
+		}
+	}
 	if s.endpoint != "" {
 		u, err := url.Parse(s.endpoint)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {

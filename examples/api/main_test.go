@@ -324,3 +324,40 @@ func TestBadSettings(t *testing.T) {
 		t.Fatal("run accepted LOGTO_ENDPOINT=\"not a url\"")
 	}
 }
+
+// Without LOGTO_ENDPOINT the API may start the dev provider only for local
+// development: the API's own client credentials, or a public API_BASE_URL or
+// listen address, make it refuse to start, naming LOGTO_ENDPOINT.
+func TestDevProviderNeverStandsIn(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"LOGTO_APP_ID": "real-api-client", "ADDR": "127.0.0.1:0"},
+		{"LOGTO_APP_SECRET": "real-secret", "ADDR": "127.0.0.1:0"},
+		{"API_BASE_URL": "https://api.example.com", "ADDR": "127.0.0.1:0"},
+		{"API_BASE_URL": "http://localhost.evil.example:4000", "ADDR": "127.0.0.1:0"},
+		{"ADDR": "0.0.0.0:0"},
+		{"ADDR": ":0"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		out := &syncBuffer{}
+		err := run(ctx, func(k string) string { return env[k] }, out)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if err == nil || timedOut {
+			t.Errorf("%v: run started (err %v); output %q", env, err, out.lines())
+			continue
+		}
+		if !strings.Contains(err.Error(), "LOGTO_ENDPOINT") {
+			t.Errorf("%v: error %q does not name LOGTO_ENDPOINT", env, err)
+		}
+	}
+	for _, env := range []map[string]string{
+		{},
+		{"ADDR": "localhost:4000"},
+		{"ADDR": "[::1]:4000", "API_BASE_URL": "http://[::1]:4000"},
+		{"LOGTO_ENDPOINT": "https://tenant.logto.app", "LOGTO_APP_ID": "a", "ADDR": ":4000", "API_BASE_URL": "https://api.example.com"},
+	} {
+		if _, err := loadSettings(func(k string) string { return env[k] }); err != nil {
+			t.Errorf("%v: %v", env, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/logtotest"
@@ -55,19 +56,29 @@ func newTestApp(t *testing.T) *testApp {
 // get fetches u (absolute or a path of the app) without following redirects.
 func (a *testApp) get(u, bearer string) (*http.Response, string) {
 	a.t.Helper()
+	var h http.Header
+	if bearer != "" {
+		h = http.Header{"Authorization": {"Bearer " + bearer}}
+	}
+	return a.send(http.MethodGet, u, h)
+}
+
+// send makes a request with headers, without following redirects.
+func (a *testApp) send(method, u string, header http.Header) (*http.Response, string) {
+	a.t.Helper()
 	if strings.HasPrefix(u, "/") {
 		u = a.srv.URL + u
 	}
-	req, err := http.NewRequest(http.MethodGet, u, nil)
+	req, err := http.NewRequest(method, u, nil)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		a.t.Fatalf("GET %s: %v", u, err)
+		a.t.Fatalf("%s %s: %v", method, u, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -112,9 +123,38 @@ func TestWebSignIn(t *testing.T) {
 		t.Fatalf("signed-in /: %d: %s", resp.StatusCode, body)
 	}
 
-	resp, _ = a.get("/sign-out", "")
+	if !strings.Contains(body, `<form method="post" action="/sign-out"`) {
+		t.Errorf("the home page has no sign-out form: %s", body)
+	}
+
+	// Another site cannot sign the user out.
+	for _, tc := range []struct {
+		method string
+		header http.Header
+	}{
+		{http.MethodGet, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{http.MethodGet, http.Header{"Sec-Fetch-Site": {"same-site"}}},
+		{http.MethodPost, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}},
+		{http.MethodPost, http.Header{"Origin": {"https://evil.example"}}},
+	} {
+		resp, body = a.send(tc.method, "/sign-out", tc.header)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s /sign-out %v: %d %.200q, want 403", tc.method, tc.header, resp.StatusCode, body)
+		}
+		if n := len(a.p.RevokedTokens()); n != 0 {
+			t.Errorf("%s /sign-out %v: %d tokens revoked", tc.method, tc.header, n)
+		}
+		if resp, _ = a.get("/protected", ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("/protected after a refused sign-out: %d, want 200", resp.StatusCode)
+		}
+	}
+
+	resp, _ = a.send(http.MethodPost, "/sign-out", http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {a.srv.URL}})
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), a.p.Endpoint()+"/oidc/") {
-		t.Fatalf("/sign-out: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		t.Fatalf("POST /sign-out: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n := len(a.p.RevokedTokens()); n != 1 {
+		t.Errorf("POST /sign-out revoked %d tokens, want the refresh token", n)
 	}
 	resp, _ = a.get("/protected", "")
 	if resp.StatusCode != http.StatusFound {
@@ -199,8 +239,61 @@ func TestLoadSettings(t *testing.T) {
 	if s.baseURL != "http://localhost:3002" || s.addr != ":3002" || s.audience != logtotest.DefaultResource || len(s.sessionSecret) != 32 {
 		t.Fatalf("defaults: %+v", s)
 	}
+	// A short SESSION_SECRET is stretched to 32 bytes, the same every time
+	// (replicas must agree); a long one is used as it is.
+	env["SESSION_SECRET"] = "short"
+	a, errA := loadSettings(func(k string) string { return env[k] })
+	b, errB := loadSettings(func(k string) string { return env[k] })
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if len(a.sessionSecret) != 32 || string(a.sessionSecret) != string(b.sessionSecret) {
+		t.Errorf("short SESSION_SECRET gave %q and %q", a.sessionSecret, b.sessionSecret)
+	}
+	env["SESSION_SECRET"] = "a session secret of 32 bytes, ok"
+	if s, err := loadSettings(func(k string) string { return env[k] }); err != nil {
+		t.Error(err)
+	} else if string(s.sessionSecret) != env["SESSION_SECRET"] {
+		t.Errorf("long SESSION_SECRET gave %q", s.sessionSecret)
+	}
 	env["BASE_URL"] = "not a url"
 	if _, err := loadSettings(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("bad BASE_URL accepted")
+	}
+}
+
+// Without LOGTO_ENDPOINT the example may start the dev provider only for
+// local development; app credentials or a BASE_URL on a real host make it
+// refuse to start, naming LOGTO_ENDPOINT.
+func TestDevProviderNeverStandsIn(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"LOGTO_APP_ID": "real-app"},
+		{"LOGTO_APP_SECRET": "real-secret"},
+		{"BASE_URL": "https://app.example.com"},
+		{"BASE_URL": "http://192.168.1.20:3000"},
+		{"BASE_URL": "http://localhost.evil.example:3000"},
+	} {
+		env["ADDR"] = "127.0.0.1:0"
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var out strings.Builder
+		err := run(ctx, func(k string) string { return env[k] }, &out)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if err == nil || timedOut {
+			t.Errorf("%v: run started (err %v); output:\n%s", env, err, out.String())
+			continue
+		}
+		if !strings.Contains(err.Error(), "LOGTO_ENDPOINT") {
+			t.Errorf("%v: error %q does not name LOGTO_ENDPOINT", env, err)
+		}
+	}
+	for _, base := range []string{"http://localhost:3000", "http://127.0.0.1:3000", "http://[::1]:3000"} {
+		if _, err := loadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }); err != nil {
+			t.Errorf("BASE_URL %s: %v", base, err)
+		}
+	}
+	env := map[string]string{"BASE_URL": "https://app.example.com", "LOGTO_ENDPOINT": "https://tenant.logto.app", "LOGTO_APP_ID": "a"}
+	if _, err := loadSettings(func(k string) string { return env[k] }); err != nil {
+		t.Errorf("with LOGTO_ENDPOINT: %v", err)
 	}
 }

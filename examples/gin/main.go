@@ -3,23 +3,27 @@
 // RequireAuth) and an API route protected by apiauth bearer tokens.
 //
 // With no LOGTO_ENDPOINT it starts the in-process dev provider (logtotest),
-// so `go run .` works with no account anywhere.
+// so `go run .` works with no account anywhere. It does so only for local
+// development: with LOGTO_APP_ID or LOGTO_APP_SECRET set, or a BASE_URL that
+// is not loopback, it refuses to start and asks for LOGTO_ENDPOINT.
 //
 // Environment: LOGTO_ENDPOINT, LOGTO_APP_ID, LOGTO_APP_SECRET, BASE_URL
 // (default http://localhost:3001), ADDR (default the BASE_URL port),
-// SESSION_SECRET (default random per start) and API_AUDIENCE (default
+// SESSION_SECRET (32 bytes or more; a shorter one is stretched with PBKDF2;
+// default random per start) and API_AUDIENCE (default
 // https://api.example.com, the dev provider's resource).
 package main
 
 import (
 	"context"
-	"crypto/hkdf"
+	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -70,6 +74,11 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("BASE_URL %q is not an absolute http(s) URL", s.baseURL)
 	}
+	if s.endpoint == "" {
+		if err := devProviderAllowed(s, u); err != nil {
+			return nil, err
+		}
+	}
 	if s.addr == "" {
 		port := u.Port()
 		if port == "" {
@@ -78,7 +87,9 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		s.addr = ":" + port
 	}
 	if secret := getenv("SESSION_SECRET"); secret != "" {
-		s.sessionSecret = []byte(secret)
+		if s.sessionSecret, err = sessionKey(secret); err != nil {
+			return nil, fmt.Errorf("SESSION_SECRET: %w", err)
+		}
 	} else {
 		s.sessionSecret = make([]byte, 32)
 		if _, err := rand.Read(s.sessionSecret); err != nil {
@@ -86,6 +97,45 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// devProviderAllowed reports why the embedded dev provider must not stand in
+// for a real one, if it must not: it is for trying the app on this machine,
+// so app credentials (meant for a real tenant) or a public BASE_URL without
+// LOGTO_ENDPOINT are a deployment missing its provider, not a demo.
+func devProviderAllowed(s *settings, base *url.URL) error {
+	var why string
+	switch {
+	case s.appID != "" || s.appSecret != "":
+		why = "LOGTO_APP_ID or LOGTO_APP_SECRET is set"
+	case !isLoopbackHost(base.Hostname()):
+		why = fmt.Sprintf("BASE_URL %s is not a loopback URL (localhost, 127.0.0.1, [::1])", s.baseURL)
+	default:
+		return nil
+	}
+	return fmt.Errorf("LOGTO_ENDPOINT is not set, and the embedded dev provider serves only local development, but %s: set LOGTO_ENDPOINT to your Logto endpoint", why)
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sessionKey turns SESSION_SECRET into the secret the session store derives
+// its keys from, which must have at least 32 bytes. A secret that long is
+// used as it is. A shorter one is taken for a passphrase and stretched with
+// PBKDF2-HMAC-SHA256 (600 000 iterations, a fixed salt so that replicas
+// agree), which slows guessing it down but cannot add what it lacks: give
+// 32 random bytes, e.g. from `openssl rand -base64 32`.
+func sessionKey(secret string) ([]byte, error) {
+	if len(secret) >= 32 {
+		return []byte(secret), nil
+	}
+	return pbkdf2.Key(sha256.New, secret, []byte("logto example SESSION_SECRET"), 600_000, 32)
 }
 
 // run serves the example until ctx ends.
@@ -144,19 +194,15 @@ func newRouter(s *settings) (*gin.Engine, error) {
 		Resources:             []string{s.audience},
 		RedirectURI:           s.baseURL + "/callback",
 		PostLogoutRedirectURI: s.baseURL + "/",
+		// Failures are answered in plain words; their details come here.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
 		return nil, err
 	}
-	authKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto gin example session authentication", 32)
-	if err != nil {
-		return nil, err
-	}
-	encKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto gin example session encryption", 32)
-	if err != nil {
-		return nil, err
-	}
-	store, err := logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+	// The cookie holds the refresh token: it is sealed (encrypted and
+	// signed) with keys derived from the secret.
+	store, err := logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -172,19 +218,23 @@ func newRouter(s *settings) (*gin.Engine, error) {
 	r.GET("/", func(c *gin.Context) {
 		ok, err := web.Client(c.Writer, c.Request).IsAuthenticated(c.Request.Context())
 		if err != nil {
-			logto.WriteErrorPage(c.Writer, err)
+			web.WriteError(c.Writer, c.Request, err)
 			return
 		}
 		c.Header("Cache-Control", "no-store")
 		if ok {
-			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Logto Gin example</title><h1>Authenticated</h1><p><a href="/protected">Protected page</a> · <a href="/sign-out">Sign out</a></p>`))
+			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Logto Gin example</title><h1>Authenticated</h1><p><a href="/protected">Protected page</a></p><form method="post" action="/sign-out"><button type="submit">Sign out</button></form>`))
 			return
 		}
 		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Logto Gin example</title><h1>Not authenticated</h1><p><a href="/sign-in">Sign in</a></p>`))
 	})
 	r.GET("/sign-in", gin.WrapH(web.SignIn()))
 	r.GET("/callback", gin.WrapH(web.Callback()))
-	r.GET("/sign-out", gin.WrapH(web.SignOut()))
+	// Signing out is a POST from the app's own form; GET is kept for links.
+	// Either way SignOut refuses a request from another site.
+	signOut := gin.WrapH(web.SignOut())
+	r.POST("/sign-out", signOut)
+	r.GET("/sign-out", signOut)
 	r.GET("/protected", wrapMiddleware(web.RequireAuth), func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
 		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(`<!doctype html><title>Protected</title><h1>Protected</h1><p>Only signed-in users see this. <a href="/">Home</a></p>`))

@@ -3,14 +3,17 @@
 // with the standard library only.
 //
 // With no LOGTO_ENDPOINT it starts the in-process dev provider (logtotest), so
-// `go run ./examples/nethttp` works with no account anywhere. The routes and
+// `go run ./examples/nethttp` works with no account anywhere. It does so only
+// for local development: with LOGTO_APP_ID or LOGTO_APP_SECRET set, or a
+// BASE_URL that is not loopback, it refuses to start and asks for
+// LOGTO_ENDPOINT. The routes and
 // environment variables are a contract that outside tests drive; see the
 // README.
 package main
 
 import (
 	"context"
-	"crypto/hkdf"
+	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -19,6 +22,7 @@ import (
 	"html"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -71,6 +75,11 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("BASE_URL %q is not an absolute http(s) URL", s.baseURL)
 	}
+	if s.endpoint == "" {
+		if err := devProviderAllowed(s, u); err != nil {
+			return nil, err
+		}
+	}
 	if s.addr == "" {
 		port := u.Port()
 		if port == "" {
@@ -79,7 +88,9 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		s.addr = ":" + port
 	}
 	if secret := getenv("SESSION_SECRET"); secret != "" {
-		s.sessionSecret = []byte(secret)
+		if s.sessionSecret, err = sessionKey(secret); err != nil {
+			return nil, fmt.Errorf("SESSION_SECRET: %w", err)
+		}
 	} else {
 		s.sessionSecret = make([]byte, 32)
 		if _, err := rand.Read(s.sessionSecret); err != nil {
@@ -92,6 +103,45 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// devProviderAllowed reports why the embedded dev provider must not stand in
+// for a real one, if it must not: it is for trying the app on this machine,
+// so app credentials (meant for a real tenant) or a public BASE_URL without
+// LOGTO_ENDPOINT are a deployment missing its provider, not a demo.
+func devProviderAllowed(s *settings, base *url.URL) error {
+	var why string
+	switch {
+	case s.appID != "" || s.appSecret != "":
+		why = "LOGTO_APP_ID or LOGTO_APP_SECRET is set"
+	case !isLoopbackHost(base.Hostname()):
+		why = fmt.Sprintf("BASE_URL %s is not a loopback URL (localhost, 127.0.0.1, [::1])", s.baseURL)
+	default:
+		return nil
+	}
+	return fmt.Errorf("LOGTO_ENDPOINT is not set, and the embedded dev provider serves only local development, but %s: set LOGTO_ENDPOINT to your Logto endpoint", why)
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sessionKey turns SESSION_SECRET into the secret the session store derives
+// its keys from, which must have at least 32 bytes. A secret that long is
+// used as it is. A shorter one is taken for a passphrase and stretched with
+// PBKDF2-HMAC-SHA256 (600 000 iterations, a fixed salt so that replicas
+// agree), which slows guessing it down but cannot add what it lacks: give
+// 32 random bytes, e.g. from `openssl rand -base64 32`.
+func sessionKey(secret string) ([]byte, error) {
+	if len(secret) >= 32 {
+		return []byte(secret), nil
+	}
+	return pbkdf2.Key(sha256.New, secret, []byte("logto example SESSION_SECRET"), 600_000, 32)
 }
 
 // splitList splits a space- or comma-separated list.
@@ -171,15 +221,9 @@ func newHandler(s *settings) (http.Handler, error) {
 		Resources:             s.resources,
 		RedirectURI:           s.baseURL + "/callback",
 		PostLogoutRedirectURI: s.baseURL + "/",
+		// Failures are answered in plain words; their details come here.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
-	if err != nil {
-		return nil, err
-	}
-	authKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto example session authentication", 32)
-	if err != nil {
-		return nil, err
-	}
-	encKey, err := hkdf.Key(sha256.New, s.sessionSecret, nil, "logto example session encryption", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +232,9 @@ func newHandler(s *settings) (http.Handler, error) {
 	var store sessions.Store
 	var backchannel http.Handler
 	if s.redisURL == "" {
-		store, err = logto.NewCookieStore(s.baseURL+"/callback", authKey, encKey)
+		// The cookie holds the refresh token: it is sealed (encrypted and
+		// signed) with keys derived from the secret.
+		store, err = logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
 		// A cookie session lives in the browser: no server can end it.
 		backchannel = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{
@@ -199,7 +245,7 @@ func newHandler(s *settings) (http.Handler, error) {
 	} else {
 		opts, _ := redis.ParseURL(s.redisURL) // checked in loadSettings
 		var rs *redisstore.Store
-		rs, err = redisstore.New(redis.NewClient(opts), s.baseURL+"/callback", authKey, encKey)
+		rs, err = redisstore.NewFromSecret(redis.NewClient(opts), s.baseURL+"/callback", s.sessionSecret)
 		if err == nil {
 			store, backchannel = rs, app.BackchannelLogoutHandler(rs)
 		}
@@ -213,13 +259,17 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { home(w, r, web) })
 	mux.Handle("GET /sign-in", web.SignIn())
 	mux.Handle("GET /callback", web.Callback())
-	mux.Handle("GET /sign-out", web.SignOut())
+	// Signing out is a POST from the app's own form; GET is kept for links.
+	// Either way SignOut refuses a request from another site.
+	signOut := web.SignOut()
+	mux.Handle("POST /sign-out", signOut)
+	mux.Handle("GET /sign-out", signOut)
 	mux.Handle("GET /protected", web.RequireAuth(http.HandlerFunc(protected)))
 	mux.Handle("POST /backchannel-logout", backchannel)
 	mux.Handle("GET /api/id-token-claims", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		claims, err := c.IDTokenClaims(r.Context())
 		if err != nil {
-			writeJSONError(w, err)
+			writeJSONError(w, r, web, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, claims.Raw)
@@ -227,18 +277,18 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.Handle("GET /api/userinfo", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		info, err := c.FetchUserInfo(r.Context())
 		if err != nil {
-			writeJSONError(w, err)
+			writeJSONError(w, r, web, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, info.Raw)
 	}))
 	mux.Handle("GET /api/access-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
-		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
+		tokenAnswer(w, r, web, func(ctx context.Context) (*logto.AccessToken, error) {
 			return c.GetAccessToken(ctx, r.URL.Query().Get("resource"))
 		})
 	}))
 	mux.Handle("GET /api/organization-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
-		tokenAnswer(w, r, func(ctx context.Context) (*logto.AccessToken, error) {
+		tokenAnswer(w, r, web, func(ctx context.Context) (*logto.AccessToken, error) {
 			return c.GetOrganizationToken(ctx, r.URL.Query().Get("organization_id"))
 		})
 	}))
@@ -257,7 +307,7 @@ func apiRoute(web *logto.WebHandlers, serve func(http.ResponseWriter, *http.Requ
 			err = logto.ErrNotAuthenticated
 		}
 		if err != nil {
-			writeJSONError(w, err)
+			writeJSONError(w, r, web, err)
 			return
 		}
 		serve(w, r, c)
@@ -268,7 +318,7 @@ func home(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers) {
 	c := web.Client(w, r)
 	ok, err := c.IsAuthenticated(r.Context())
 	if err != nil {
-		logto.WriteErrorPage(w, err)
+		web.WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -286,7 +336,8 @@ func home(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers) {
 			}
 			fmt.Fprintf(&b, "<p>Signed in as <b>%s</b> (sub %s)</p>", html.EscapeString(name), html.EscapeString(claims.Subject))
 		}
-		b.WriteString(`<p><a href="/protected">Protected page</a> · <a href="/api/id-token-claims">ID token claims</a> · <a href="/api/userinfo">User info</a> · <a href="/sign-out">Sign out</a></p>`)
+		b.WriteString(`<p><a href="/protected">Protected page</a> · <a href="/api/id-token-claims">ID token claims</a> · <a href="/api/userinfo">User info</a></p>`)
+		b.WriteString(`<form method="post" action="/sign-out"><button type="submit">Sign out</button></form>`)
 	}
 	_, _ = io.WriteString(w, b.String())
 }
@@ -299,10 +350,10 @@ func protected(w http.ResponseWriter, _ *http.Request) {
 
 // tokenAnswer writes {"access_token": ..., "claims": ...}; claims are null for
 // an opaque token.
-func tokenAnswer(w http.ResponseWriter, r *http.Request, get func(context.Context) (*logto.AccessToken, error)) {
+func tokenAnswer(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers, get func(context.Context) (*logto.AccessToken, error)) {
 	at, err := get(r.Context())
 	if err != nil {
-		writeJSONError(w, err)
+		writeJSONError(w, r, web, err)
 		return
 	}
 	claims, _ := at.Claims()
@@ -316,6 +367,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeJSONError(w http.ResponseWriter, err error) {
-	writeJSON(w, logto.ErrorStatus(err), map[string]string{"error": logto.ErrorCode(err), "error_description": err.Error()})
+// writeJSONError answers {"error": code, "error_description": sentence}:
+// the error's code and a plain sentence about it, never its text, which may
+// name internal hosts and addresses. The details go to the app's log.
+func writeJSONError(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers, err error) {
+	status := logto.ErrorStatus(err)
+	level := slog.LevelWarn
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	web.App.Logger().LogAttrs(r.Context(), level, "request failed",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
+	writeJSON(w, status, map[string]string{"error": logto.ErrorCode(err), "error_description": logto.ErrorMessage(err)})
 }

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -404,6 +406,90 @@ func TestDevProviderJourney(t *testing.T) {
 	t.Logf("largest Set-Cookie: %d bytes", a.cookies.largest.Load())
 }
 
+// send makes a request with headers and returns the response with its body
+// read, without following redirects.
+func (a *testApp) send(method, path string, header http.Header) (*http.Response, string) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, nil)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := a.browser.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// Only the app's own pages sign a user out: a request the browser marks as
+// coming from another site gets 403 and the session stays, tokens and all.
+// The home page signs out with a POST form, which its own origin may send.
+func TestSignOutOnlyFromTheAppsPages(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		RedirectURIs:           []string{"http://" + addr + "/callback"},
+		PostLogoutRedirectURIs: []string{"http://" + addr + "/"},
+		Resources:              []string{apiResource},
+	})
+	a := startApp(t, addr, map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_RESOURCES":  apiResource,
+	})
+	a.signIn("")
+	for _, tc := range []struct {
+		name   string
+		method string
+		header http.Header
+	}{
+		{"cross-site GET", http.MethodGet, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		{"same-site GET", http.MethodGet, http.Header{"Sec-Fetch-Site": {"same-site"}}},
+		{"cross-site POST", http.MethodPost, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}},
+		{"POST from a foreign Origin", http.MethodPost, http.Header{"Origin": {"https://evil.example"}}},
+	} {
+		resp, body := a.send(tc.method, "/sign-out", tc.header)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s /sign-out: %d %.200q, want 403", tc.name, resp.StatusCode, body)
+		}
+		if n := len(p.RevokedTokens()); n != 0 {
+			t.Errorf("%s /sign-out: %d tokens revoked, want none", tc.name, n)
+		}
+		a.wantPage("/", "Authenticated")
+	}
+	// The session still holds its refresh token: a new resource token can
+	// be minted.
+	wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK), apiResource)
+
+	_, home := a.get("/")
+	if !strings.Contains(home, `<form method="post" action="/sign-out"`) {
+		t.Errorf("the home page has no sign-out form: %.600s", home)
+	}
+	resp, body := a.send(http.MethodPost, "/sign-out", http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {a.base}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/oidc/session/end") {
+		t.Fatalf("same-origin POST /sign-out: %d to %q %.200q, want 303 to the end-session endpoint", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if n := len(p.RevokedTokens()); n != 1 {
+		t.Errorf("same-origin POST /sign-out revoked %d tokens, want the refresh token", n)
+	}
+	a.wantPage("/", "Not authenticated")
+
+	a.signIn("")
+	if end := a.redirect("/sign-out"); end.Path != "/oidc/session/end" {
+		t.Errorf("GET /sign-out without browser headers went to %s", end)
+	}
+	a.wantPage("/", "Not authenticated")
+}
+
 func TestSignInOptions(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, "", nil)
@@ -446,7 +532,8 @@ func TestCallbackFailures(t *testing.T) {
 	cases := []struct{ name, url, wantInBody string }{
 		{"bad state", forged.String(), "state"},
 		{"no parameters", "/callback", ""},
-		{"provider error", "/callback?error=access_denied&state=" + url.QueryEscape(callback.Query().Get("state")), "access_denied"},
+		{"provider error", "/callback?error=access_denied&state=" + url.QueryEscape(callback.Query().Get("state")) +
+			"&iss=" + url.QueryEscape(callback.Query().Get("iss")), "access_denied"},
 	}
 	for _, c := range cases {
 		resp, body := a.get(c.url)
@@ -570,8 +657,10 @@ func TestThreeTokensInCookieSession(t *testing.T) {
 // answers JSON routes with JSON.
 func TestUnreachableEndpoint(t *testing.T) {
 	t.Parallel()
+	down := freeAddr(t)
+	_, port, _ := net.SplitHostPort(down)
 	a := startApp(t, "", map[string]string{
-		"LOGTO_ENDPOINT":   "http://" + freeAddr(t),
+		"LOGTO_ENDPOINT":   "http://" + down,
 		"LOGTO_APP_ID":     "app",
 		"LOGTO_APP_SECRET": "secret",
 	})
@@ -580,6 +669,53 @@ func TestUnreachableEndpoint(t *testing.T) {
 	resp, body := a.get("/sign-in")
 	if resp.StatusCode < 500 {
 		t.Errorf("/sign-in with the provider down: %d %.200q, want 5xx", resp.StatusCode, body)
+	}
+	for _, leak := range []string{"dial", "refused", down, port, "well-known"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("/sign-in with the provider down: the page holds %q: %.400s", leak, body)
+		}
+	}
+}
+
+// A provider that goes down shows in pages and JSON errors as a code and a
+// plain sentence: no address, port or dial error of the infrastructure
+// behind the app.
+func TestProviderDownHidesInfrastructure(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		RedirectURIs: []string{"http://" + addr + "/callback"},
+		Resources:    []string{apiResource},
+	})
+	a := startApp(t, addr, map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_RESOURCES":  apiResource,
+	})
+	a.signIn("")
+	a.wantPage("/", "Authenticated")
+	provider, err := url.Parse(p.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	leaks := []string{"dial", "refused", provider.Host, provider.Port(), "/oidc"}
+	for _, path := range []string{"/api/userinfo", "/api/access-token?resource=" + url.QueryEscape(apiResource)} {
+		resp, body := a.get(path)
+		if resp.StatusCode < 500 {
+			t.Errorf("GET %s with the provider down: %d %.300q, want 5xx", path, resp.StatusCode, body)
+		}
+		for _, leak := range leaks {
+			if strings.Contains(body, leak) {
+				t.Errorf("GET %s: the answer holds %q: %.400s", path, leak, body)
+			}
+		}
+		if !strings.Contains(body, "The identity provider could not be reached") {
+			t.Errorf("GET %s: %.400s, want a plain sentence", path, body)
+		}
 	}
 }
 
@@ -591,6 +727,7 @@ func TestLoadSettings(t *testing.T) {
 		baseURL, addr        string
 		wantErr              bool
 		wantSecret           string
+		wantStretched        string // a short secret, stretched
 		wantSecretRandomized bool
 	}{
 		{
@@ -618,22 +755,27 @@ func TestLoadSettings(t *testing.T) {
 		},
 		{
 			name:    "port of BASE_URL",
+			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "a session secret of 32 bytes, ok"},
+			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantSecret: "a session secret of 32 bytes, ok",
+		},
+		{
+			name:    "short SESSION_SECRET, stretched",
 			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "s3cret"},
-			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantSecret: "s3cret",
+			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantStretched: "s3cret",
 		},
 		{
 			name:    "http default port",
-			env:     map[string]string{"BASE_URL": "http://app.example"},
+			env:     map[string]string{"BASE_URL": "http://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
 			baseURL: "http://app.example", addr: ":80", wantSecretRandomized: true,
 		},
 		{
 			name:    "https default port",
-			env:     map[string]string{"BASE_URL": "https://app.example"},
+			env:     map[string]string{"BASE_URL": "https://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
 			baseURL: "https://app.example", addr: ":443", wantSecretRandomized: true,
 		},
 		{
 			name:    "explicit ADDR",
-			env:     map[string]string{"BASE_URL": "https://app.example", "ADDR": "127.0.0.1:9000"},
+			env:     map[string]string{"BASE_URL": "https://app.example", "ADDR": "127.0.0.1:9000", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
 			baseURL: "https://app.example", addr: "127.0.0.1:9000", wantSecretRandomized: true,
 		},
 		{name: "no scheme", env: map[string]string{"BASE_URL": "localhost:3000"}, wantErr: true},
@@ -671,6 +813,11 @@ func TestLoadSettings(t *testing.T) {
 				t.Errorf("random session secret of %d bytes, want >= 32", len(s.sessionSecret))
 			case c.wantSecret != "" && string(s.sessionSecret) != c.wantSecret:
 				t.Errorf("session secret = %q, want %q", s.sessionSecret, c.wantSecret)
+			case c.wantStretched != "":
+				again, err := sessionKey(c.wantStretched)
+				if len(s.sessionSecret) != 32 || bytes.Contains(s.sessionSecret, []byte(c.wantStretched)) || err != nil || !bytes.Equal(again, s.sessionSecret) {
+					t.Errorf("session secret %q from %q: want 32 bytes derived the same way every time", s.sessionSecret, c.wantStretched)
+				}
 			}
 		})
 	}
@@ -685,5 +832,83 @@ func TestRunBadConfig(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestMain lets a test run the example's main in a child process (the test
+// binary itself, with LOGTO_EXAMPLE_MAIN=1), as outside tests run it.
+func TestMain(m *testing.M) {
+	if os.Getenv("LOGTO_EXAMPLE_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// devProviderRefusals are environments where the embedded dev provider would
+// stand in for a real one: app credentials meant for a real tenant, or an
+// app served on a real host.
+var devProviderRefusals = []struct {
+	name string
+	env  map[string]string
+}{
+	{"app ID without endpoint", map[string]string{"LOGTO_APP_ID": "real-app"}},
+	{"app secret without endpoint", map[string]string{"LOGTO_APP_SECRET": "real-secret"}},
+	{"https BASE_URL on a real host", map[string]string{"BASE_URL": "https://app.example.com"}},
+	{"http BASE_URL on a real host", map[string]string{"BASE_URL": "http://app.example.com:3000"}},
+	{"BASE_URL on a LAN address", map[string]string{"BASE_URL": "http://192.168.1.20:3000"}},
+	{"BASE_URL on a look-alike host", map[string]string{"BASE_URL": "http://localhost.evil.example:3000"}},
+}
+
+// Without LOGTO_ENDPOINT the app may start the dev provider only for local
+// development; anything else refuses to start, naming LOGTO_ENDPOINT.
+func TestDevProviderNeverStandsIn(t *testing.T) {
+	for _, tc := range devProviderRefusals {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"ADDR": freeAddr(t)}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var out strings.Builder
+			err := run(ctx, func(k string) string { return env[k] }, &out)
+			if err == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				t.Fatalf("run started (err %v); output:\n%s", err, out.String())
+			}
+			if !strings.Contains(err.Error(), "LOGTO_ENDPOINT") {
+				t.Errorf("error %q does not name LOGTO_ENDPOINT", err)
+			}
+			if strings.Contains(out.String(), "dev provider") {
+				t.Errorf("the dev provider started: %s", out.String())
+			}
+		})
+	}
+
+	// Local development still gets the dev provider.
+	for _, base := range []string{"http://localhost:%s", "http://127.0.0.1:%s", "http://[::1]:%s"} {
+		addr := freeAddr(t)
+		port := addr[strings.LastIndex(addr, ":")+1:]
+		base = strings.Replace(base, "%s", port, 1)
+		if _, err := loadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }); err != nil {
+			t.Errorf("BASE_URL %s: %v", base, err)
+		}
+	}
+}
+
+// The process itself exits non-zero with the message on stderr.
+func TestDevProviderRefusalExits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "LOGTO_EXAMPLE_MAIN=1", "LOGTO_ENDPOINT=", "REDIS_URL=",
+		"BASE_URL=https://app.example.com", "ADDR="+freeAddr(t))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 || ctx.Err() != nil {
+		t.Fatalf("the app did not exit non-zero (err %v, ctx %v); output:\n%s", err, ctx.Err(), out)
+	}
+	if !strings.Contains(string(out), "LOGTO_ENDPOINT") {
+		t.Errorf("output %q does not name LOGTO_ENDPOINT", out)
 	}
 }

@@ -42,7 +42,7 @@ func TestReplicasShareRedisSessions(t *testing.T) {
 		"LOGTO_APP_ID":     p.ClientID(),
 		"LOGTO_APP_SECRET": p.ClientSecret(),
 		"LOGTO_RESOURCES":  apiResource,
-		"SESSION_SECRET":   "replicas share this secret",
+		"SESSION_SECRET":   "the replicas share this secret of 32+ bytes",
 		"REDIS_URL":        redis,
 	}
 	a := startApp(t, addrA, env)
