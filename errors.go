@@ -2,9 +2,9 @@ package logto
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/seed098cf14d/logto/internal/kind"
+	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
 // Failure kinds. Every error the package returns wraps one of them (or is an
@@ -76,16 +76,7 @@ type OAuthError struct {
 	Endpoint string
 }
 
-func (e *OAuthError) Error() string {
-	msg := fmt.Sprintf("logto: %s endpoint error %q", e.Endpoint, e.Code)
-	if e.Description != "" {
-		msg += ": " + e.Description
-	}
-	if e.StatusCode != 0 {
-		msg += fmt.Sprintf(" (HTTP %d)", e.StatusCode)
-	}
-	return msg
-}
+func (e *OAuthError) Error() string { return (*tokenendpoint.Error)(e).Error() }
 
 // Is reports ErrProvider as a match, so every provider failure is one class.
 func (e *OAuthError) Is(target error) bool { return target == ErrProvider }

@@ -31,7 +31,8 @@ func accessTokenFrom(t *tokenendpoint.Response, sent time.Time) AccessToken {
 func providerErr(err error) error {
 	var e *tokenendpoint.Error
 	if errors.As(err, &e) {
-		return &OAuthError{Code: e.Code, Description: e.Description, URI: e.URI, StatusCode: e.StatusCode, Endpoint: e.Endpoint}
+		oe := OAuthError(*e)
+		return &oe
 	}
 	return err
 }

@@ -76,8 +76,9 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		return nil, fmt.Errorf("BASE_URL %q is not an absolute http(s) URL", s.baseURL)
 	}
 	if s.endpoint == "" {
-		if err := devProviderAllowed(s, u); err != nil {
-			return nil, err
+		// The dev provider signs anyone in: only for an app used here.
+		if err := logtotest.LocalOnly(s.appID != "" || s.appSecret != "", s.baseURL); err != nil {
+			return nil, fmt.Errorf("LOGTO_ENDPOINT is not set, and %w: set LOGTO_ENDPOINT to your Logto endpoint", err)
 		}
 	}
 	if s.addr == "" {
@@ -98,32 +99,6 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		}
 	}
 	return s, nil
-}
-
-// devProviderAllowed reports why the embedded dev provider must not stand in
-// for a real one, if it must not: it is for trying the app on this machine,
-// so app credentials (meant for a real tenant) or a public BASE_URL without
-// LOGTO_ENDPOINT are a deployment missing its provider, not a demo.
-func devProviderAllowed(s *settings, base *url.URL) error {
-	var why string
-	switch {
-	case s.appID != "" || s.appSecret != "":
-		why = "LOGTO_APP_ID or LOGTO_APP_SECRET is set"
-	case !isLoopbackHost(base.Hostname()):
-		why = fmt.Sprintf("BASE_URL %s is not a loopback URL (localhost, 127.0.0.1, [::1])", s.baseURL)
-	default:
-		return nil
-	}
-	return fmt.Errorf("LOGTO_ENDPOINT is not set, and the embedded dev provider serves only local development, but %s: set LOGTO_ENDPOINT to your Logto endpoint", why)
-}
-
-// isLoopbackHost reports whether host is localhost or a loopback address.
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // sessionKey turns SESSION_SECRET into the secret the session store derives
