@@ -252,10 +252,12 @@ func checkLogoutClaims(payload []byte, issuer, appID string, now time.Time, leew
 // specification names 400 for every failure; 500 is a deliberate choice so
 // that providers and monitoring can tell a bad request from an outage.
 //
-// It panics when ender is nil.
+// A nil ender means the App itself (App.EndSessions): the sessions named are
+// recorded as ended and refused from their next request on, which works for
+// every kind of session, cookie sessions included.
 func (a *App) BackchannelLogoutHandler(ender SessionEnder) http.Handler {
 	if ender == nil {
-		panic("logto: BackchannelLogoutHandler needs a SessionEnder")
+		ender = a
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)

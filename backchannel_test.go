@@ -297,14 +297,55 @@ func TestBackchannelLogoutConcurrentReplay(t *testing.T) {
 	}
 }
 
-func TestBackchannelLogoutHandlerNilEnderPanics(t *testing.T) {
-	e := newEnv(t, nil)
-	defer func() {
-		if recover() == nil {
-			t.Error("no panic")
-		}
-	}()
-	e.app.BackchannelLogoutHandler(nil)
+// With no SessionEnder the App records the logout itself: the sessions it
+// names are refused from their next request on, cookie sessions included.
+func TestBackchannelLogoutEndsCookieSessions(t *testing.T) {
+	e, clk := newClockEnv(t)
+	ctx := context.Background()
+	h := e.app.BackchannelLogoutHandler(nil)
+	for _, tc := range []struct {
+		name string
+		opts func(claims *logto.IDTokenClaims) logtotest.LogoutTokenOptions
+	}{
+		{"by sid", func(c *logto.IDTokenClaims) logtotest.LogoutTokenOptions {
+			return logtotest.LogoutTokenOptions{SessionID: c.SessionID}
+		}},
+		{"by sub", func(c *logto.IDTokenClaims) logtotest.LogoutTokenOptions {
+			return logtotest.LogoutTokenOptions{Subject: c.Subject}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			victim := logto.NewMemoryStorage()
+			e.signIn(t, victim)
+			copied := copyStorage(victim) // a cookie taken earlier: the same session
+			claims, err := e.app.Client(victim).IDTokenClaims(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if claims.SessionID == "" {
+				t.Fatal("logtotest sent no sid")
+			}
+			w := postLogout(h, http.MethodPost, formCT, tokenForm(mustLogoutToken(t, e.p, tc.opts(claims))))
+			if w.Code != http.StatusOK {
+				t.Fatalf("logout: %d %s", w.Code, w.Body)
+			}
+			for name, s := range map[string]*logto.MemoryStorage{"session": victim, "copy": copied} {
+				if ok, err := e.app.Client(s).IsAuthenticated(ctx); ok || err != nil {
+					t.Errorf("%s after back-channel logout: authenticated %v, %v", name, ok, err)
+				}
+			}
+			if rt, _ := victim.Get(ctx, logto.StorageKeyRefreshToken); rt != "" {
+				t.Error("the ended session's tokens were kept")
+			}
+			// A sign-in after the logout is a new session.
+			clk.advance(time.Second)
+			fresh := logto.NewMemoryStorage()
+			e.signIn(t, fresh)
+			if ok, err := e.app.Client(fresh).IsAuthenticated(ctx); !ok {
+				t.Errorf("a later sign-in was refused: %v", err)
+			}
+		})
+	}
 }
 
 func FuzzVerifyLogoutToken(f *testing.F) {

@@ -172,6 +172,9 @@ func (c *Client) startSession(ctx context.Context) error {
 
 // storeTokens writes the tokens of a code exchange.
 func (c *Client) storeTokens(ctx context.Context, tok *tokenendpoint.Response, sent time.Time) error {
+	if err := c.startSessionRecord(ctx); err != nil {
+		return err
+	}
 	if err := c.storage.Set(ctx, StorageKeyIDToken, tok.IDToken); err != nil {
 		return storageErr("set", StorageKeyIDToken, err)
 	}

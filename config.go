@@ -89,6 +89,19 @@ type Config struct {
 	// make a callback that arrived at another host pass for the redirect URI.
 	TrustForwardedHeaders bool
 
+	// SessionAbsoluteTimeout ends a signed-in session this long after its
+	// sign-in, however active; zero means DefaultSessionAbsoluteTimeout.
+	SessionAbsoluteTimeout time.Duration
+	// SessionIdleTimeout ends a session not used for this long; zero means
+	// DefaultSessionIdleTimeout. A session in use is kept alive, with its
+	// last-used time written at most once per tenth of the timeout.
+	SessionIdleTimeout time.Duration
+	// EndedSessions records sessions ended by sign-out or back-channel
+	// logout, so that cookie sessions can be ended too; nil means one in
+	// this process's memory. Several processes serving one app need a
+	// shared one (redisstore.EndedSessions).
+	EndedSessions EndedSessions
+
 	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
 	// Tokens and the client secret then cross the network in clear text: use
 	// it only inside a private test network.
@@ -114,8 +127,11 @@ type settings struct {
 	now         func() time.Time
 	allowHTTP   bool
 	// trustForwarded: see Config.TrustForwardedHeaders.
-	trustForwarded bool
-	logger         *slog.Logger
+	trustForwarded  bool
+	absoluteTimeout time.Duration
+	idleTimeout     time.Duration
+	ended           EndedSessions
+	logger          *slog.Logger
 }
 
 var knownPrompts = []string{PromptNone, PromptLogin, PromptConsent, PromptSelectAccount}
@@ -187,6 +203,9 @@ func (c *Config) validate() (*settings, error) {
 	if c.ClockLeeway < 0 {
 		bad("ClockLeeway must not be negative")
 	}
+	if c.SessionAbsoluteTimeout < 0 || c.SessionIdleTimeout < 0 {
+		bad("SessionAbsoluteTimeout and SessionIdleTimeout must not be negative")
+	}
 	if c.ExpiryMargin < 0 {
 		bad("ExpiryMargin must not be negative")
 	}
@@ -196,23 +215,26 @@ func (c *Config) validate() (*settings, error) {
 	}
 
 	s := &settings{
-		endpoint:       endpoint,
-		issuer:         endpoint + "/oidc",
-		appID:          c.AppID,
-		appSecret:      c.AppSecret,
-		scopes:         scopes,
-		scopeString:    strings.Join(scopes, " "),
-		resources:      resources,
-		prompt:         strings.Join(appendUnique(nil, prompts...), " "),
-		redirectURI:    c.RedirectURI,
-		postLogout:     c.PostLogoutRedirectURI,
-		httpClient:     c.HTTPClient,
-		leeway:         c.ClockLeeway,
-		margin:         c.ExpiryMargin,
-		now:            c.Now,
-		allowHTTP:      c.InsecureAllowHTTP,
-		trustForwarded: c.TrustForwardedHeaders,
-		logger:         c.Logger,
+		endpoint:        endpoint,
+		issuer:          endpoint + "/oidc",
+		appID:           c.AppID,
+		appSecret:       c.AppSecret,
+		scopes:          scopes,
+		scopeString:     strings.Join(scopes, " "),
+		resources:       resources,
+		prompt:          strings.Join(appendUnique(nil, prompts...), " "),
+		redirectURI:     c.RedirectURI,
+		postLogout:      c.PostLogoutRedirectURI,
+		httpClient:      c.HTTPClient,
+		leeway:          c.ClockLeeway,
+		margin:          c.ExpiryMargin,
+		now:             c.Now,
+		allowHTTP:       c.InsecureAllowHTTP,
+		trustForwarded:  c.TrustForwardedHeaders,
+		absoluteTimeout: c.SessionAbsoluteTimeout,
+		idleTimeout:     c.SessionIdleTimeout,
+		ended:           c.EndedSessions,
+		logger:          c.Logger,
 	}
 	s.httpClient = httpx.Client(s.httpClient)
 	if s.leeway == 0 {
@@ -223,6 +245,15 @@ func (c *Config) validate() (*settings, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.absoluteTimeout == 0 {
+		s.absoluteTimeout = DefaultSessionAbsoluteTimeout
+	}
+	if s.idleTimeout == 0 {
+		s.idleTimeout = DefaultSessionIdleTimeout
+	}
+	if s.ended == nil {
+		s.ended = newMemoryEndedSessions(DefaultEndedSessionsSize, s.now)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -1,9 +1,17 @@
 package logto
 
+import "time"
+
 // SetLogoutReplayCacheSize sets the capacity of a's logout-token replay
 // cache, so tests can fill it.
 func SetLogoutReplayCacheSize(a *App, n int) {
 	a.logoutReplay.mu.Lock()
 	a.logoutReplay.max = n
 	a.logoutReplay.mu.Unlock()
+}
+
+// SessionRecord is the lifetime record of a session that started and was
+// last seen at t, for tests that build sessions by hand.
+func SessionRecord(t time.Time, handle string) string {
+	return sessionRecord{started: t, seen: t, handle: handle}.encode()
 }

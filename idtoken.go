@@ -3,6 +3,7 @@ package logto
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -104,24 +105,18 @@ func jwtPayload(raw string) ([]byte, error) {
 // IsAuthenticated reports whether the storage holds a signed-in session (an
 // ID token stored after a verified sign-in). It does no network I/O.
 func (c *Client) IsAuthenticated(ctx context.Context) (bool, error) {
-	raw, err := c.storage.Get(ctx, StorageKeyIDToken)
-	if err != nil {
-		return false, storageErr("get", StorageKeyIDToken, err)
+	_, _, err := c.activeSession(ctx)
+	if errors.Is(err, ErrNotAuthenticated) {
+		return false, nil
 	}
-	return raw != "", nil
+	return err == nil, err
 }
 
 // IDToken returns the raw ID token of the signed-in user, or an error
 // wrapping ErrNotAuthenticated.
 func (c *Client) IDToken(ctx context.Context) (string, error) {
-	raw, err := c.storage.Get(ctx, StorageKeyIDToken)
-	if err != nil {
-		return "", storageErr("get", StorageKeyIDToken, err)
-	}
-	if raw == "" {
-		return "", ErrNotAuthenticated
-	}
-	return raw, nil
+	raw, _, err := c.activeSession(ctx)
+	return raw, err
 }
 
 // IDTokenClaims returns the claims of the signed-in user's ID token, or an
@@ -132,8 +127,18 @@ func (c *Client) IDTokenClaims(ctx context.Context) (*IDTokenClaims, error) {
 	if err != nil {
 		return nil, err
 	}
+	claims, err := c.parsedClaims(raw)
+	if err != nil {
+		return nil, err
+	}
+	return claims.clone(), nil
+}
+
+// parsedClaims returns the App's shared, parsed claims of a stored ID token:
+// read-only, for the client's own use.
+func (c *Client) parsedClaims(raw string) (*IDTokenClaims, error) {
 	if cached := c.app.claims.get(raw); cached != nil {
-		return cached.clone(), nil
+		return cached, nil
 	}
 	claims, err := parseIDTokenClaims(raw)
 	if err != nil {
@@ -142,7 +147,7 @@ func (c *Client) IDTokenClaims(ctx context.Context) (*IDTokenClaims, error) {
 		return nil, fmt.Errorf("%w: stored ID token is unreadable: %w", ErrNotAuthenticated, err)
 	}
 	c.app.claims.put(raw, claims)
-	return claims.clone(), nil
+	return claims, nil
 }
 
 // clone copies c deeply enough that a caller changing it cannot change the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
@@ -347,6 +348,7 @@ func TestSessionStoreFailures(t *testing.T) {
 		s := sessions.NewSession(&fakeStore{}, logto.DefaultSessionName)
 		s.Options = &sessions.Options{Path: "/", MaxAge: 60}
 		s.Values[logto.StorageKeyIDToken] = "stale-or-forged"
+		s.Values[logto.StorageKeySession] = logto.SessionRecord(time.Now(), "h")
 		return s
 	}
 	cases := []struct {

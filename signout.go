@@ -45,7 +45,19 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) (*SignOutResu
 	if err != nil {
 		return nil, storageErr("get", StorageKeyIDToken, err)
 	}
-	if claims, err := c.IDTokenClaims(ctx); err == nil {
+	// Record the end first: if it cannot be recorded, nothing has changed
+	// yet and the caller may try again, rather than leave a copy of the
+	// session (a copied cookie) alive.
+	v, err := c.storage.Get(ctx, StorageKeySession)
+	if err != nil {
+		return nil, storageErr("get", StorageKeySession, err)
+	}
+	if rec, ok := decodeSessionRecord(v); ok {
+		if err := c.app.endSession(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
+	if claims, err := c.parsedClaims(idToken); idToken != "" && err == nil {
 		// Rotations of this session are no longer followed, even within
 		// the race window: a copy of its cookie buys nothing.
 		c.app.refresher.end(sessionBinding(claims), s.now())
@@ -92,7 +104,7 @@ func (c *Client) clearSession(ctx context.Context) error {
 	if err := c.clearTokens(ctx); err != nil {
 		return err
 	}
-	for _, k := range []string{StorageKeyIDToken, StorageKeyRefreshToken} {
+	for _, k := range []string{StorageKeyIDToken, StorageKeyRefreshToken, StorageKeySession} {
 		if err := c.storage.Delete(ctx, k); err != nil {
 			return storageErr("delete", k, err)
 		}

@@ -60,6 +60,10 @@ const (
 	StorageKeyAccessTokens = "accessToken"
 	// StorageKeySignIn holds the pending sign-ins, keyed by state (JSON).
 	StorageKeySignIn = "signInSession"
+	// StorageKeySession holds the session's lifetime record: when it
+	// started, when it was last used, and the handle that names it in the
+	// record of ended sessions.
+	StorageKeySession = "session"
 )
 
 // MemoryStorage is a Storage in process memory, safe for concurrent use. It

@@ -169,7 +169,7 @@ func copyStorage(from logto.Storage) *logto.MemoryStorage {
 // sessionKeys lists the keys a signed-in session occupies in s.
 func sessionKeys(s logto.Storage) []string {
 	ctx := context.Background()
-	keys := []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens}
+	keys := []string{logto.StorageKeyIDToken, logto.StorageKeyRefreshToken, logto.StorageKeyAccessTokens, logto.StorageKeySession}
 	index, _ := s.Get(ctx, logto.StorageKeyAccessTokens)
 	var tokens []string
 	_ = json.Unmarshal([]byte(index), &tokens)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/sessions"
 
@@ -601,7 +602,8 @@ func TestWebUndecodableCookie(t *testing.T) {
 	}
 	// An unsigned ID token: whoever holds the cookie key is trusted.
 	forged := map[string]string{logto.StorageKeyIDToken: "e30." +
-		base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"forged-user"}`)) + "."}
+		base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"forged-user"}`)) + ".",
+		logto.StorageKeySession: logto.SessionRecord(time.Now(), "h")}
 	cases := []struct {
 		name   string
 		cookie *http.Cookie
