@@ -72,13 +72,19 @@ type User struct {
 // DefaultUser returns the user signed in when Options.User is nil.
 func DefaultUser() User {
 	return User{
-		Subject:       "dev-user-1",
-		Name:          "Dev User",
-		Username:      "dev",
-		Email:         "dev@example.com",
-		EmailVerified: true,
+		Subject:           "dev-user-1",
+		Name:              "Dev User",
+		Username:          "dev",
+		Email:             "dev@example.com",
+		EmailVerified:     true,
+		Organizations:     []string{DefaultOrganization},
+		OrganizationRoles: []string{DefaultOrganization + ":admin"},
 	}
 }
+
+// DefaultOrganization is the organization the DefaultUser belongs to, as
+// an admin.
+const DefaultOrganization = "org-1"
 
 // Options configures a [Provider]. The zero value is a working provider with
 // one confidential client, the [DefaultUser] and one API resource.

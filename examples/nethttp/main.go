@@ -56,6 +56,7 @@ type settings struct {
 	baseURL, addr              string
 	sessionSecret              []byte
 	redisURL                   string
+	maxAge, idleTimeout        time.Duration
 }
 
 func loadSettings(getenv func(string) string) (*settings, error) {
@@ -70,6 +71,18 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 	}
 	if s.baseURL == "" {
 		s.baseURL = "http://localhost:3000"
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"SESSION_MAX_AGE", &s.maxAge}, {"SESSION_IDLE_TIMEOUT", &s.idleTimeout}} {
+		if v := getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t <= 0 {
+				return nil, fmt.Errorf("%s %q is not a positive Go duration such as 8h or 30m", d.name, v)
+			}
+			*d.dst = t
+		}
 	}
 	u, err := url.Parse(s.baseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -166,11 +179,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 }
 
 // startDevProvider starts logtotest for s and points s at it. The app asks
-// for the dev provider's API resource too, so /api/access-token works for it
-// out of the box: a resource token needs its resource in the sign-in request.
+// for the dev provider's API resource and the organizations scope too, so
+// /api/access-token and the organization routes work for its user (a member
+// of logtotest.DefaultOrganization) out of the box: a resource token needs
+// its resource in the sign-in request, an organization token that scope.
 func startDevProvider(s *settings) (*logtotest.Provider, error) {
 	if !slices.Contains(s.resources, logtotest.DefaultResource) {
 		s.resources = append([]string{logtotest.DefaultResource}, s.resources...)
+	}
+	if !slices.Contains(s.scopes, logto.ScopeOrganizations) {
+		s.scopes = append(s.scopes, logto.ScopeOrganizations)
 	}
 	dev, err := logtotest.Start(logtotest.Options{
 		ClientID:               s.appID,
@@ -196,6 +214,9 @@ func newHandler(s *settings) (http.Handler, error) {
 		Resources:             s.resources,
 		RedirectURI:           s.baseURL + "/callback",
 		PostLogoutRedirectURI: s.baseURL + "/",
+		// Zero means the library's defaults: 7 days, and 24 hours idle.
+		SessionAbsoluteTimeout: s.maxAge,
+		SessionIdleTimeout:     s.idleTimeout,
 		// Failures are answered in plain words; their details come here.
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
@@ -210,13 +231,9 @@ func newHandler(s *settings) (http.Handler, error) {
 		// The cookie holds the refresh token: it is sealed (encrypted and
 		// signed) with keys derived from the secret.
 		store, err = logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
-		// A cookie session lives in the browser: no server can end it.
-		backchannel = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusBadRequest, map[string]string{
-				"error":             "invalid_request",
-				"error_description": "back-channel logout needs server-side sessions: set REDIS_URL",
-			})
-		})
+		// A cookie session lives in the browser: the App records the
+		// sessions a logout names and refuses them from their next request.
+		backchannel = app.BackchannelLogoutHandler(nil)
 	} else {
 		opts, _ := redis.ParseURL(s.redisURL) // checked in loadSettings
 		var rs *redisstore.Store
@@ -265,6 +282,12 @@ func newHandler(s *settings) (http.Handler, error) {
 	mux.Handle("GET /api/organization-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
 		tokenAnswer(w, r, web, func(ctx context.Context) (*logto.AccessToken, error) {
 			return c.GetOrganizationToken(ctx, r.URL.Query().Get("organization_id"))
+		})
+	}))
+	mux.Handle("GET /api/organization-resource-token", apiRoute(web, func(w http.ResponseWriter, r *http.Request, c *logto.Client) {
+		tokenAnswer(w, r, web, func(ctx context.Context) (*logto.AccessToken, error) {
+			q := r.URL.Query()
+			return c.GetOrganizationResourceToken(ctx, q.Get("resource"), q.Get("organization_id"))
 		})
 	}))
 	return mux, nil
