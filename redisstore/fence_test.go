@@ -361,10 +361,8 @@ func TestLapsedWriteRefused(t *testing.T) {
 
 	must(t, lapsed.Set(ctx, logto.StorageKeyRefreshToken, "rt1-lapsed"))
 	must(t, lapsed.Set(ctx, "other", "lapsed"))
-	if err := lapsed.Flush(ctx); err == nil {
-		t.Error("the lapsed holder's rotation replaced the one stored after it read the session")
-	} else {
-		t.Logf("lapsed write: %v", err)
+	if err := lapsed.Flush(ctx); !errors.Is(err, redisstore.ErrConflict) {
+		t.Errorf("the lapsed holder's save: %v; want ErrConflict", err)
 	}
 	got := logto.NewSessionStorage(f.store, httptest.NewRecorder(), request(h.cookie), "")
 	if v := get(t, got, logto.StorageKeyRefreshToken); v != "rt1-next" {
@@ -464,5 +462,87 @@ func TestLeaseLostMidGrantEndsSession(t *testing.T) {
 			t.Errorf("the session outlived its revoked grant: %v", err)
 		}
 		t.Error("the session still looks signed in after its grant was revoked")
+	}
+}
+
+// A session stored before values had versions is read as it is, and its
+// first save is fenced like any other.
+func TestLegacySessionFenced(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := newHarness(t, f.store, "")
+	must(t, h.cur.Set(ctx, "placeholder", "x"))
+	h.next()
+	legacy := []byte{'L'}
+	for _, kv := range [][2]string{{logto.StorageKeyRefreshToken, "rt0"}, {"other", "0"}} {
+		for _, s := range kv {
+			legacy = append(legacy, byte(len(s)))
+			legacy = append(legacy, s...)
+		}
+	}
+	must(t, f.client.Set(ctx, f.key(f.onlySessionID()), legacy, time.Hour).Err())
+
+	open := func() *logto.SessionStorage {
+		s := logto.NewSessionStorage(f.store, httptest.NewRecorder(), request(h.cookie), "")
+		if get(t, s, logto.StorageKeyRefreshToken) != "rt0" || get(t, s, "other") != "0" {
+			t.Fatal("the legacy session does not read")
+		}
+		return s
+	}
+	first, second, third := open(), open(), open()
+	must(t, first.Set(ctx, logto.StorageKeyRefreshToken, "rt1"))
+	must(t, first.Flush(ctx))
+	must(t, second.Set(ctx, logto.StorageKeyRefreshToken, "rt1-other"))
+	if err := second.Flush(ctx); !errors.Is(err, redisstore.ErrConflict) {
+		t.Errorf("a second rotation from the legacy session: %v; want ErrConflict", err)
+	}
+	must(t, third.Set(ctx, "other", "3"))
+	must(t, third.Flush(ctx))
+	s := logto.NewSessionStorage(f.store, httptest.NewRecorder(), request(h.cookie), "")
+	if rt, other := get(t, s, logto.StorageKeyRefreshToken), get(t, s, "other"); rt != "rt1" || other != "3" {
+		t.Errorf("refresh token %q, other %q; want rt1 and 3", rt, other)
+	}
+}
+
+// Saves that change different values of one session all land, whatever the
+// order they read and wrote in; each save bumps the version.
+func TestConcurrentSavesMerge(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := newHarness(t, f.store, "")
+	must(t, h.cur.Set(ctx, "base", "0"))
+	h.next()
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			s := logto.NewSessionStorage(f.store, httptest.NewRecorder(), request(h.cookie), "")
+			if _, err := s.Get(ctx, "base"); err != nil {
+				errs[i] = err
+				return
+			}
+			_ = s.Set(ctx, fmt.Sprintf("k%d", i), "v")
+			errs[i] = s.Flush(ctx)
+		})
+	}
+	wg.Wait()
+	conflicts := 0
+	for _, err := range errs {
+		if errors.Is(err, redisstore.ErrConflict) {
+			conflicts++ // gave up after several newer sessions
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := logto.NewSessionStorage(f.store, httptest.NewRecorder(), request(h.cookie), "")
+	for i := range n {
+		if v := get(t, s, fmt.Sprintf("k%d", i)); (v == "v") != (errs[i] == nil) {
+			t.Errorf("save %d: err %v, value %q", i, errs[i], v)
+		}
+	}
+	t.Logf("%d of %d saves gave up", conflicts, n)
+	if conflicts > n/2 {
+		t.Errorf("%d of %d disjoint saves gave up", conflicts, n)
 	}
 }
