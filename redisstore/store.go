@@ -118,7 +118,9 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // New loads the session the request's cookie names. A missing, undecodable
 // or tampered cookie, or an ID Redis does not hold (expired, ended), gives a
 // new empty session and no error. A Redis failure gives an empty session and
-// the error, which logto.SessionStorage reports as logto.ErrStorage.
+// the error, which logto.SessionStorage reports as logto.ErrStorage. Besides
+// the stored strings, the session's Values hold what was read, under a key
+// of the store's own type that is never stored: Save compares against it.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.options()
