@@ -109,6 +109,10 @@ type SessionStorage struct {
 	session   *sessions.Session
 	dirty     bool
 	lastToken string // the access token written last, kept longest when space runs out
+
+	// leaseCheck confirms the session lock Lock took, a lease
+	// (SessionLeaser), is still held; nil when no such lock is held.
+	leaseCheck func(context.Context) error
 }
 
 // NewSessionStorage returns the storage for request r, answered through w,
@@ -150,11 +154,20 @@ func (s *SessionStorage) load() (*sessions.Session, error) {
 	return sess, nil
 }
 
-// Get returns the value for key, or "" when there is none.
-func (s *SessionStorage) Get(_ context.Context, key string) (string, error) {
+// Get returns the value for key, or "" when there is none. While Lock's
+// lock is held and is a lease (SessionLeaser), reading the refresh token
+// first confirms the lease: the client reads it right before it spends it,
+// and a holder whose lease ran out must not, since the next holder may be
+// spending the same token.
+func (s *SessionStorage) Get(ctx context.Context, key string) (string, error) {
 	sess, err := s.load()
 	if err != nil {
 		return "", err
+	}
+	if key == StorageKeyRefreshToken && s.leaseCheck != nil {
+		if err := s.leaseCheck(ctx); err != nil {
+			return "", err
+		}
 	}
 	v, _ := sess.Values[key].(string)
 	return v, nil
@@ -195,6 +208,18 @@ type SessionLocker interface {
 	LockSession(ctx context.Context, id string) (unlock func(), err error)
 }
 
+// SessionLeaser is a SessionLocker whose lock is a lease that a holder can
+// lose without knowing: one that stalls longer than the lease (a long
+// pause, the store out of reach) finds another process holding it
+// (redisstore.Store). LeaseSession takes the lock as LockSession does and
+// also returns check, which confirms the lock is still held (and may extend
+// it) or returns an error once it is not. SessionStorage.Lock prefers it, and
+// calls check whenever the refresh token is read under the lock.
+type SessionLeaser interface {
+	SessionLocker
+	LeaseSession(ctx context.Context, id string) (check func(context.Context) error, unlock func(), err error)
+}
+
 // Lock implements Locker. When the store is a SessionLocker and the session
 // has an ID, it takes the session's lock and then reloads the session from
 // the store, so the caller sees what other processes wrote meanwhile. Otherwise
@@ -209,7 +234,13 @@ func (s *SessionStorage) Lock(ctx context.Context) (func(), error) {
 	if !ok || sess.ID == "" {
 		return func() {}, nil
 	}
-	unlock, err := locker.LockSession(ctx, sess.ID)
+	var check func(context.Context) error
+	var unlock func()
+	if leaser, ok := locker.(SessionLeaser); ok {
+		check, unlock, err = leaser.LeaseSession(ctx, sess.ID)
+	} else {
+		unlock, err = locker.LockSession(ctx, sess.ID)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +254,11 @@ func (s *SessionStorage) Lock(ctx context.Context) (func(), error) {
 			sess.Values = fresh.Values
 		}
 	}
-	return unlock, nil
+	s.leaseCheck = check
+	return func() {
+		s.leaseCheck = nil
+		unlock()
+	}, nil
 }
 
 // sharesSession reports whether Lock takes a real lock: the store is a

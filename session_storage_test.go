@@ -538,3 +538,64 @@ func TestSessionStorageRenewChangesServerSideID(t *testing.T) {
 		t.Fatalf("the new session holds %q", got)
 	}
 }
+
+// leaseStore is a fakeStore whose sessions lock with a lease
+// (logto.SessionLeaser) that a test can take away.
+type leaseStore struct {
+	fakeStore
+	checks int
+	lost   error
+	locked bool
+}
+
+func (s *leaseStore) LockSession(ctx context.Context, id string) (func(), error) {
+	_, unlock, err := s.LeaseSession(ctx, id)
+	return unlock, err
+}
+
+func (s *leaseStore) LeaseSession(context.Context, string) (func(context.Context) error, func(), error) {
+	s.locked = true
+	check := func(context.Context) error {
+		s.checks++
+		return s.lost
+	}
+	return check, func() { s.locked = false }, nil
+}
+
+// Under a lock that is a lease, reading the refresh token confirms the lease
+// first, and fails once it is lost; nothing else is checked, and nothing
+// once the lock is released.
+func TestSessionStorageChecksLease(t *testing.T) {
+	ctx := context.Background()
+	sess := sessions.NewSession(nil, logto.DefaultSessionName)
+	sess.ID = "shared"
+	sess.Values[logto.StorageKeyRefreshToken] = "rt0"
+	store := &leaseStore{fakeStore: fakeStore{sess: sess}}
+	s := logto.NewSessionStorage(store, httptest.NewRecorder(), ssRequest(), "")
+
+	if v, err := s.Get(ctx, logto.StorageKeyRefreshToken); v != "rt0" || err != nil || store.checks != 0 {
+		t.Fatalf("unlocked: %q, %v, %d checks", v, err, store.checks)
+	}
+	unlock, err := s.Lock(ctx)
+	if err != nil || !store.locked {
+		t.Fatalf("Lock: %v (locked %v)", err, store.locked)
+	}
+	if v, err := s.Get(ctx, logto.StorageKeyRefreshToken); v != "rt0" || err != nil || store.checks != 1 {
+		t.Fatalf("locked: %q, %v, %d checks", v, err, store.checks)
+	}
+	if _, err := s.Get(ctx, logto.StorageKeyIDToken); err != nil || store.checks != 1 {
+		t.Fatalf("another key: %v, %d checks", err, store.checks)
+	}
+	errLost := errors.New("lease lost")
+	store.lost = errLost
+	if v, err := s.Get(ctx, logto.StorageKeyRefreshToken); v != "" || !errors.Is(err, errLost) {
+		t.Fatalf("lease lost: %q, %v", v, err)
+	}
+	unlock()
+	if store.locked {
+		t.Fatal("unlock did not release the store's lock")
+	}
+	if v, err := s.Get(ctx, logto.StorageKeyRefreshToken); v != "rt0" || err != nil || store.checks != 2 {
+		t.Fatalf("after unlock: %q, %v, %d checks", v, err, store.checks)
+	}
+}

@@ -42,6 +42,14 @@ type Renewer interface {
 // refresh token is presented again, so refreshes of one session must never
 // overlap, in one process or across many. The lock must have a lease, so that
 // a holder that dies blocks others no longer than that.
+//
+// A holder that stalls past its lease loses the lock without knowing, so a
+// Storage whose lock is a lease must fence it: while the lock is held, a read
+// of StorageKeyRefreshToken fails once the lease is lost (the client reads
+// the token right before it spends it), and a write must not replace a
+// refresh token that someone else stored since the session was read (the
+// failed read or write is reported as ErrStorage, and nothing is handed
+// out). SessionStorage over redisstore does both.
 type Locker interface {
 	// Lock blocks until the session's lock is held or ctx ends, and returns
 	// the function that releases it.

@@ -17,9 +17,10 @@
 // encryption key, as NewFromSecret always derives, encrypted) with
 // securecookie, so it stays under 200 bytes
 // whatever the session holds: a session may cache as many access tokens as
-// the app needs. The session's values live under <Prefix>session:<id> as a
-// JSON object of strings and expire after the cookie's MaxAge (14 days by
-// default, Logto's refresh-token lifetime), counted from the last save.
+// the app needs. The session's values (strings) live under
+// <Prefix>session:<id>, with a version that every save bumps, and expire
+// after the cookie's MaxAge (14 days by default, Logto's refresh-token
+// lifetime), counted from the last save.
 //
 // Failures are told apart the way logto.Storage asks: a cookie that does not
 // decode, or names a session Redis no longer has, is a new empty session
@@ -43,4 +44,38 @@
 // that expired on their own are harmless, as deleting a missing key is a
 // no-op. Save rewrites an existing session only while Redis still holds it,
 // so a request in flight cannot bring back a session ended meanwhile.
+//
+// # Refresh locks and fencing
+//
+// Several processes serve one session, and Logto revokes the whole grant
+// when a spent refresh token is presented again, so the SDK holds the
+// session's lock across a refresh (a Store is a logto.SessionLeaser): the
+// key <Prefix>lock:<id>, a lease of LockLease that the holder renews every
+// third of it, however slow the provider. The holder reads the session again
+// under the lock, spends the refresh token, stores the rotated one and only
+// then unlocks. A lease can still run out under a holder that stalls longer
+// than it (a long pause, Redis out of its reach), and another process then
+// takes the lock. Two fences keep that from costing the user's grant:
+//
+//   - Under the lock, each read of the refresh token (the client reads it
+//     right before spending it) first confirms the lock is still the
+//     holder's, renewing it to a full lease. A lock that is not fails the
+//     read with ErrLockLost, which the SDK reports as logto.ErrStorage: the
+//     token is not spent. A renewal that finds the lock gone marks it lost
+//     for good.
+//   - Every save of an existing session is a compare-and-set on its version
+//     (a Lua script on the session's one key). A save that finds a newer
+//     version applies its own changes (against what it read) to it; when
+//     both changed the same value it fails with ErrConflict
+//     (logto.ErrStorage) and writes nothing, and the client hands out
+//     nothing from that refresh. So a holder that lost its lock never
+//     replaces the rotation stored after it read the session, and a request
+//     that read the session before a refresh (a sign-in started in another
+//     tab) never writes the spent refresh token back.
+//
+// Not guaranteed: a holder that stalls past its lease after that check,
+// while its grant is in flight. The next holder reads the same refresh token
+// and presents it too; Logto revokes the grant, and the session ends
+// (signed out) rather than keep a spent token. Keep LockLease well above the
+// pauses a process can have.
 package redisstore

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/logtotest"
+	"github.com/seed098cf14d/logto/redisstore"
 )
 
 func TestLockSessionExcludes(t *testing.T) {
@@ -162,5 +163,82 @@ func TestOneRefreshAcrossProcesses(t *testing.T) {
 	storage := logto.NewSessionStorage(stores[1].store, httptest.NewRecorder(), request(cookie), "")
 	if _, err := apps[1].Client(storage).GetAccessToken(ctx, resource); err != nil {
 		t.Fatalf("session lost after the concurrent refresh: %v", err)
+	}
+}
+
+// A lock whose lease ran out (the key expired, another process took it) is
+// reported lost by its check, for good, and its unlock leaves the new
+// holder's lock alone; while held, check renews the lease to a full one.
+func TestLeaseLost(t *testing.T) {
+	const lease = 400 * time.Millisecond
+	f := newFixture(t)
+	f.store.LockLease = lease
+	ctx := context.Background()
+	key := f.prefix + "lock:s"
+
+	check, unlock, err := f.store.LeaseSession(ctx, "s")
+	must(t, err)
+	must(t, check(ctx))
+	must(t, f.client.PExpire(ctx, key, 50*time.Millisecond).Err())
+	must(t, check(ctx))
+	if ttl := f.client.PTTL(ctx, key).Val(); ttl < lease/2 {
+		t.Errorf("check left a lease of %v, want a full one (%v)", ttl, lease)
+	}
+
+	// The lease runs out (the holder did not renew it) and another takes it.
+	must(t, f.client.Del(ctx, key).Err())
+	other, err := f.store.LockSession(ctx, "s")
+	must(t, err)
+	if err := check(ctx); !errors.Is(err, redisstore.ErrLockLost) {
+		t.Fatalf("check after the lock changed hands: %v, want ErrLockLost", err)
+	}
+	unlock()
+	if n := f.client.Exists(ctx, key).Val(); n != 1 {
+		t.Error("the first holder's unlock released the second holder's lock")
+	}
+	other()
+
+	// A renewal finds out on its own, even when no one took the lock; check
+	// then fails without asking Redis (here, frozen).
+	c := redisClient(t)
+	fz := &freezer{}
+	c.AddHook(fz)
+	t.Cleanup(fz.thaw)
+	g := newFixtureOn(t, c, f.prefix)
+	g.store.LockLease = lease
+	check, unlock, err = g.store.LeaseSession(ctx, "s")
+	must(t, err)
+	must(t, f.client.Del(ctx, key).Err())
+	time.Sleep(lease / 2) // a renewal runs
+	fz.now()
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := check(cctx); !errors.Is(err, redisstore.ErrLockLost) {
+		t.Errorf("check after a renewal found the lock gone: %v", err)
+	}
+	fz.thaw()
+	unlock()
+}
+
+// A holder that cannot reach Redis for longer than its lease (paused, or
+// cut off) finds its lock lost once it can again.
+func TestLeaseLostWhilePaused(t *testing.T) {
+	const lease = 300 * time.Millisecond
+	c := redisClient(t)
+	fz := &freezer{}
+	c.AddHook(fz)
+	t.Cleanup(fz.thaw)
+	f := newFixtureOn(t, c, uniquePrefix(t, c))
+	f.store.LockLease = lease
+	ctx := context.Background()
+
+	check, unlock, err := f.store.LeaseSession(ctx, "s")
+	must(t, err)
+	defer unlock()
+	fz.now()
+	time.Sleep(3 * lease)
+	fz.thaw()
+	if err := check(ctx); !errors.Is(err, redisstore.ErrLockLost) {
+		t.Errorf("check after a pause past the lease: %v, want ErrLockLost", err)
 	}
 }

@@ -118,7 +118,9 @@ func (s *Store) Get(r *http.Request, name string) (*sessions.Session, error) {
 // New loads the session the request's cookie names. A missing, undecodable
 // or tampered cookie, or an ID Redis does not hold (expired, ended), gives a
 // new empty session and no error. A Redis failure gives an empty session and
-// the error, which logto.SessionStorage reports as logto.ErrStorage.
+// the error, which logto.SessionStorage reports as logto.ErrStorage. Besides
+// the stored strings, the session's Values hold what was read, under a key
+// of the store's own type that is never stored: Save compares against it.
 func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session := sessions.NewSession(s, name)
 	opts := *s.options()
@@ -136,7 +138,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	if err != nil {
 		return session, fmt.Errorf("redisstore: load session: %w", err)
 	}
-	values, ok := decodeValues(data)
+	values, head, version, ok := decodeSession(data)
 	if !ok {
 		// Not written by this package: as unreadable as a bad cookie. Save
 		// gives the session a new ID and deletes this key.
@@ -145,6 +147,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	for k, v := range values {
 		session.Values[k] = v
 	}
+	session.Values[readKey{}] = &read{head: head, version: version, values: values}
 	session.ID = id
 	session.IsNew = false
 	return session, nil
@@ -158,6 +161,12 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 // or no values is deleted from Redis and its cookie expired. Values must be
 // strings under string keys; anything else is an error and nothing is
 // written.
+//
+// Saving a session that exists is a compare-and-set on its version: when
+// another request saved it since this one read it, this request's own
+// changes are applied to what Redis holds now, and the save fails with
+// ErrConflict, writing nothing, when both changed the same value (two
+// rotations of the refresh token, above all). See the package doc.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	ctx := r.Context()
 	opts := session.Options
@@ -168,23 +177,24 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	// another ID, it must not live on.
 	prev := s.cookieID(r, session.Name())
 
-	if opts.MaxAge < 0 || len(session.Values) == 0 {
+	var values map[string]string
+	if opts.MaxAge >= 0 {
+		var err error
+		if values, err = stringValues(session.Values); err != nil {
+			return err
+		}
+	}
+	if len(values) == 0 {
 		if err := s.del(ctx, session.ID, prev); err != nil {
 			return fmt.Errorf("redisstore: delete session: %w", err)
 		}
-		session.ID = ""
-		expired := *opts
-		expired.MaxAge = -1
-		http.SetCookie(w, sessions.NewCookie(session.Name(), "", &expired))
+		s.ended(w, session, opts)
 		return nil
 	}
 
-	data, err := encodeValues(session.Values)
-	if err != nil {
-		return err
-	}
 	id := session.ID
 	if id == "" {
+		var err error
 		if id, err = newID(); err != nil {
 			return err
 		}
@@ -197,50 +207,64 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	if ttl == 0 {
 		ttl = logto.DefaultSessionMaxAge * time.Second
 	}
-	// A pipeline, not MULTI: the two keys may sit on different cluster
-	// slots. Should the delete fail, the error stops the cookie from
-	// naming the new session, and the old one stays as it was.
 	var prevRefs []indexRef
 	if prev != "" && prev != id {
-		// Best effort: a failure here shows again in the pipeline below.
+		// Best effort: a failure here shows again in the write below.
 		prevRefs, _ = s.indexRefs(ctx, prev)
 	}
-	existing := session.ID != ""
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if existing {
-			// XX: a session ended meanwhile (back-channel logout,
-			// DeleteSession) must not come back with this request's save.
-			p.SetXX(ctx, s.key(id), data, ttl)
-		} else {
-			p.Set(ctx, s.key(id), data, ttl)
-		}
-		if idToken, ok := session.Values[logto.StorageKeyIDToken].(string); ok {
-			for _, ref := range s.refsOf(idToken, id) {
-				p.Eval(ctx, indexScript, []string{ref.set}, ref.id, ttl.Milliseconds())
-			}
-		}
+	// The write and the deletion of the session the cookie named before go
+	// in one pipeline, not MULTI: the keys may sit on different cluster
+	// slots. Should the delete fail, the error stops the cookie from naming
+	// the new session, and the old one stays as it was.
+	dropPrev := func(p redis.Pipeliner) {
 		if prev != "" && prev != id {
 			p.Del(ctx, s.key(prev))
 			for _, ref := range prevRefs {
 				p.SRem(ctx, ref.set, ref.id)
 			}
 		}
-		return nil
-	})
-	if existing && errors.Is(err, redis.Nil) {
-		// SET XX found no session: it was ended. So is this one.
-		session.ID = ""
-		expired := *opts
-		expired.MaxAge = -1
-		http.SetCookie(w, sessions.NewCookie(session.Name(), "", &expired))
-		return nil
+	}
+	var saved *read
+	if session.ID == "" {
+		saved, err = s.create(ctx, id, values, ttl, dropPrev)
+	} else {
+		// A session ended meanwhile (back-channel logout, DeleteSession)
+		// must not come back with this request's save: the write needs
+		// the session to be there.
+		before, _ := session.Values[readKey{}].(*read)
+		saved, err = s.update(ctx, id, before, values, ttl, dropPrev)
+		if errors.Is(err, errEnded) {
+			s.ended(w, session, opts)
+			return nil
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("redisstore: save session: %w", err)
 	}
+	for k := range session.Values {
+		if ks, ok := k.(string); ok {
+			if _, kept := saved.values[ks]; !kept {
+				delete(session.Values, k)
+			}
+		}
+	}
+	for k, v := range saved.values {
+		session.Values[k] = v
+	}
+	session.Values[readKey{}] = saved
 	session.ID = id
 	http.SetCookie(w, sessions.NewCookie(session.Name(), cookie, opts))
 	return nil
+}
+
+// ended forgets the session, whose Redis key is gone, and expires its
+// cookie.
+func (s *Store) ended(w http.ResponseWriter, session *sessions.Session, opts *sessions.Options) {
+	session.ID = ""
+	delete(session.Values, readKey{})
+	expired := *opts
+	expired.MaxAge = -1
+	http.SetCookie(w, sessions.NewCookie(session.Name(), "", &expired))
 }
 
 // DeleteSession ends the session id at once, wherever its cookie is: the
@@ -324,16 +348,28 @@ func newID() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// valuesFormat starts every stored session: a version byte, then each entry
-// as uvarint key length, key, uvarint value length, value. Reading it back is
-// a few slices, not a JSON parse, on every request of a signed-in user.
-const valuesFormat = 'L'
+// A stored session is a format byte, for valuesFormat its version (8 bytes,
+// big-endian), then each entry as uvarint key length, key, uvarint value
+// length, value. Reading it back is a few slices, not a JSON parse, on every
+// request of a signed-in user. The version goes up by one with every save;
+// Save compares it before it writes (see read and updateScript).
+const (
+	valuesFormat = 'V'
+	headLen      = 1 + 8
+	// legacyFormat is the format before versions: the same entries, no
+	// version. It is read as it is; the first save writes valuesFormat.
+	legacyFormat = 'L'
+)
 
-// encodeValues serializes a session's values, refusing anything but strings
-// (and strings that are not valid UTF-8, which no SDK value is).
-func encodeValues(values map[any]any) ([]byte, error) {
-	size := 1
+// stringValues returns a session's values as strings, refusing anything
+// else (and strings that are not valid UTF-8, which no SDK value is). The
+// store's own entry (readKey) is left out.
+func stringValues(values map[any]any) (map[string]string, error) {
+	out := make(map[string]string, len(values))
 	for k, v := range values {
+		if _, ok := k.(readKey); ok {
+			continue
+		}
 		ks, ok := k.(string)
 		if !ok {
 			return nil, fmt.Errorf("redisstore: session key %v is a %T; only strings are stored", k, k)
@@ -345,26 +381,55 @@ func encodeValues(values map[any]any) ([]byte, error) {
 		if !utf8.ValidString(ks) || !utf8.ValidString(vs) {
 			return nil, fmt.Errorf("redisstore: session entry %q is not valid UTF-8", ks)
 		}
-		size += 2*binary.MaxVarintLen64 + len(ks) + len(vs)
+		out[ks] = vs
+	}
+	return out, nil
+}
+
+// encodeValues serializes a session's values as version version.
+func encodeValues(values map[string]string, version uint64) []byte {
+	size := headLen
+	for k, v := range values {
+		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
 	}
 	b := make([]byte, 1, size)
 	b[0] = valuesFormat
+	b = binary.BigEndian.AppendUint64(b, version)
 	for k, v := range values {
-		ks, vs := k.(string), v.(string)
-		b = binary.AppendUvarint(b, uint64(len(ks)))
-		b = append(b, ks...)
-		b = binary.AppendUvarint(b, uint64(len(vs)))
-		b = append(b, vs...)
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
 	}
-	return b, nil
+	return b
 }
 
 // decodeValues reads what encodeValues wrote; ok is false for anything else.
 func decodeValues(data []byte) (values map[string]string, ok bool) {
-	if len(data) == 0 || data[0] != valuesFormat {
-		return nil, false
+	values, _, _, ok = decodeSession(data)
+	return values, ok
+}
+
+// decodeSession reads a stored session: its values, its head (what Save
+// compares: the format byte and version, or the whole of a legacy value) and
+// its version (0 for a legacy value).
+func decodeSession(data []byte) (values map[string]string, head string, version uint64, ok bool) {
+	if len(data) == 0 {
+		return nil, "", 0, false
 	}
-	data = data[1:]
+	switch data[0] {
+	case valuesFormat:
+		if len(data) < headLen {
+			return nil, "", 0, false
+		}
+		head, version = string(data[:headLen]), binary.BigEndian.Uint64(data[1:headLen])
+		data = data[headLen:]
+	case legacyFormat:
+		head = string(data)
+		data = data[1:]
+	default:
+		return nil, "", 0, false
+	}
 	values = map[string]string{}
 	next := func() (string, bool) {
 		n, w := binary.Uvarint(data)
@@ -379,9 +444,9 @@ func decodeValues(data []byte) (values map[string]string, ok bool) {
 		k, ok1 := next()
 		v, ok2 := next()
 		if !ok1 || !ok2 {
-			return nil, false
+			return nil, "", 0, false
 		}
 		values[k] = v
 	}
-	return values, true
+	return values, head, version, true
 }
