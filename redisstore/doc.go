@@ -66,9 +66,11 @@
 //   - Every save of an existing session is a compare-and-set on its version
 //     (a Lua script on the session's one key). A save that finds a newer
 //     version applies its own changes (against what it read) to it; when
-//     both changed the same value it fails with ErrConflict
-//     (logto.ErrStorage) and writes nothing, and the client hands out
-//     nothing from that refresh. So a holder that lost its lock never
+//     both changed the refresh token or the ID token it fails with
+//     ErrConflict (logto.ErrStorage) and writes nothing, and the client
+//     hands out nothing from that refresh. Pending sign-ins both changed
+//     (two tabs) are merged; for any other value both changed, the later
+//     save's wins. So a holder that lost its lock never
 //     replaces the rotation stored after it read the session, and a request
 //     that read the session before a refresh (a sign-in started in another
 //     tab) never writes the spent refresh token back.

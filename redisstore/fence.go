@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"time"
@@ -139,8 +140,11 @@ func (s *Store) index(ctx context.Context, p redis.Pipeliner, id string, values 
 // merge applies the changes mine made to base (what the request read) to
 // current (what Redis holds now): a value mine set, changed or deleted is
 // set, changed or deleted in the result, and every other value is current's.
-// ok is false when current changed a value that mine changed too, to
-// something else.
+// When both changed a value, differently: the session's identity (the
+// refresh and ID tokens) is a conflict, ok false, so that a holder that
+// lost its lock never replaces a rotation; pending sign-ins (several tabs)
+// are merged; for anything else (a cached access token, the last-used
+// time) mine wins.
 func merge(base, mine, current map[string]string) (merged map[string]string, ok bool) {
 	merged = maps.Clone(current)
 	apply := func(k string) bool {
@@ -151,7 +155,20 @@ func merge(base, mine, current map[string]string) (merged map[string]string, ok 
 		}
 		c, inCur := current[k]
 		if (inCur != inBase || c != b) && (inCur != inMine || c != m) {
-			return false // changed on both sides, differently
+			// Changed on both sides, differently.
+			switch k {
+			case logto.StorageKeyRefreshToken, logto.StorageKeyIDToken:
+				return false
+			case logto.StorageKeySignIn:
+				if v, ok := mergeObjects(b, m, c); ok {
+					if v == "" {
+						delete(merged, k)
+					} else {
+						merged[k] = v
+					}
+					return true
+				}
+			}
 		}
 		if inMine {
 			merged[k] = m
@@ -171,4 +188,39 @@ func merge(base, mine, current map[string]string) (merged map[string]string, ok 
 		}
 	}
 	return merged, true
+}
+
+// mergeObjects merges three versions of a JSON object (the pending
+// sign-ins, keyed by state): the members mine added or changed against
+// base, and the deletions it made, applied to current. ok is false when a
+// version is not a JSON object.
+func mergeObjects(base, mine, current string) (string, bool) {
+	parse := func(s string) (map[string]json.RawMessage, bool) {
+		m := map[string]json.RawMessage{}
+		if s == "" {
+			return m, true
+		}
+		return m, json.Unmarshal([]byte(s), &m) == nil
+	}
+	b, ok1 := parse(base)
+	m, ok2 := parse(mine)
+	c, ok3 := parse(current)
+	if !ok1 || !ok2 || !ok3 {
+		return "", false
+	}
+	for k, v := range m {
+		if old, had := b[k]; !had || string(old) != string(v) {
+			c[k] = v
+		}
+	}
+	for k := range b {
+		if _, kept := m[k]; !kept {
+			delete(c, k)
+		}
+	}
+	if len(c) == 0 {
+		return "", true
+	}
+	out, err := json.Marshal(c)
+	return string(out), err == nil
 }

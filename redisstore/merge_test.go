@@ -3,38 +3,47 @@ package redisstore
 import (
 	"maps"
 	"testing"
+
+	"github.com/seed098cf14d/logto"
 )
 
 func TestMerge(t *testing.T) {
 	type m = map[string]string
-	base := m{"rt": "rt0", "id": "id0", "sign": "s0"}
+	const (
+		rt   = logto.StorageKeyRefreshToken
+		id   = logto.StorageKeyIDToken
+		sign = logto.StorageKeySignIn
+		rec  = logto.StorageKeySession
+	)
+	base := m{rt: "rt0", id: "id0", sign: `{"s0":1}`, rec: "r0"}
 	cases := []struct {
 		name          string
 		mine, current m
 		want          m // nil: a conflict
 	}{
-		{"nothing changed since", m{"rt": "rt1", "id": "id0", "sign": "s0"}, base,
-			m{"rt": "rt1", "id": "id0", "sign": "s0"}},
-		{"other values changed since", m{"rt": "rt0", "id": "id0", "sign": "s1"}, m{"rt": "rt1", "id": "id1", "sign": "s0"},
-			m{"rt": "rt1", "id": "id1", "sign": "s1"}},
-		{"the refresh token rotated on both sides", m{"rt": "rt1-mine", "id": "id0", "sign": "s0"}, m{"rt": "rt1", "id": "id0", "sign": "s0"},
+		{"nothing changed since", m{rt: "rt1", id: "id0", sign: `{"s0":1}`, rec: "r0"}, base,
+			m{rt: "rt1", id: "id0", sign: `{"s0":1}`, rec: "r0"}},
+		{"other values changed since", m{rt: "rt0", id: "id0", sign: `{"s0":1}`, rec: "r1"}, m{rt: "rt1", id: "id1", sign: `{"s0":1}`, rec: "r0"},
+			m{rt: "rt1", id: "id1", sign: `{"s0":1}`, rec: "r1"}},
+		{"the refresh token rotated on both sides", m{rt: "rt1-mine", id: "id0", sign: `{"s0":1}`, rec: "r0"}, m{rt: "rt1", id: "id0", sign: `{"s0":1}`, rec: "r0"},
 			nil},
-		{"a stale save leaves the rotation alone", m{"rt": "rt0", "id": "id0", "sign": "s1"}, m{"rt": "rt1", "id": "id0", "sign": "s0"},
-			m{"rt": "rt1", "id": "id0", "sign": "s1"}},
-		{"the same change on both sides", m{"rt": "rt1", "id": "id0", "sign": "s0"}, m{"rt": "rt1", "id": "id0", "sign": "s0"},
-			m{"rt": "rt1", "id": "id0", "sign": "s0"}},
-		{"deleted here, untouched there", m{"rt": "rt0", "id": "id0"}, m{"rt": "rt1", "id": "id0", "sign": "s0"},
-			m{"rt": "rt1", "id": "id0"}},
-		{"deleted here, changed there", m{"rt": "rt0", "id": "id0"}, m{"rt": "rt0", "id": "id0", "sign": "s1"},
+		{"the ID token replaced on both sides", m{rt: "rt0", id: "id1-mine", sign: `{"s0":1}`, rec: "r0"}, m{rt: "rt0", id: "id1", sign: `{"s0":1}`, rec: "r0"},
 			nil},
-		{"changed here, deleted there", m{"rt": "rt0", "id": "id0", "sign": "s1"}, m{"rt": "rt0", "id": "id0"},
-			nil},
-		{"deleted on both sides", m{"rt": "rt0", "id": "id0"}, m{"rt": "rt1", "id": "id0"},
-			m{"rt": "rt1", "id": "id0"}},
-		{"added here and there, different keys", m{"rt": "rt0", "id": "id0", "sign": "s0", "a": "1"}, m{"rt": "rt0", "id": "id0", "sign": "s0", "b": "2"},
-			m{"rt": "rt0", "id": "id0", "sign": "s0", "a": "1", "b": "2"}},
-		{"added here and there, one key", m{"rt": "rt0", "id": "id0", "sign": "s0", "a": "1"}, m{"rt": "rt0", "id": "id0", "sign": "s0", "a": "2"},
-			nil},
+		{"a stale save leaves the rotation alone", m{rt: "rt0", id: "id0", sign: `{"s0":1,"s1":2}`, rec: "r0"}, m{rt: "rt1", id: "id0", sign: `{"s0":1}`, rec: "r0"},
+			m{rt: "rt1", id: "id0", sign: `{"s0":1,"s1":2}`, rec: "r0"}},
+		{"the same change on both sides", m{rt: "rt1", id: "id0", sign: `{"s0":1}`, rec: "r0"}, m{rt: "rt1", id: "id0", sign: `{"s0":1}`, rec: "r0"},
+			m{rt: "rt1", id: "id0", sign: `{"s0":1}`, rec: "r0"}},
+		{"deleted on both sides", m{rt: "rt0", id: "id0", rec: "r0"}, m{rt: "rt1", id: "id0", rec: "r0"},
+			m{rt: "rt1", id: "id0", rec: "r0"}},
+		// Two tabs start a sign-in at once: both pending sign-ins are kept.
+		{"sign-ins started in two tabs", m{rt: "rt0", id: "id0", sign: `{"s0":1,"a":2}`, rec: "r0"}, m{rt: "rt0", id: "id0", sign: `{"s0":1,"b":3}`, rec: "r0"},
+			m{rt: "rt0", id: "id0", sign: `{"a":2,"b":3,"s0":1}`, rec: "r0"}},
+		// A tab's callback consumed s0 while another started b.
+		{"a sign-in consumed while another starts", m{rt: "rt0", id: "id0", sign: `{}`, rec: "r0"}, m{rt: "rt0", id: "id0", sign: `{"s0":1,"b":3}`, rec: "r0"},
+			m{rt: "rt0", id: "id0", sign: `{"b":3}`, rec: "r0"}},
+		// The last-used time moved on both sides: mine wins.
+		{"the session record on both sides", m{rt: "rt0", id: "id0", sign: `{"s0":1}`, rec: "r-mine"}, m{rt: "rt0", id: "id0", sign: `{"s0":1}`, rec: "r-theirs"},
+			m{rt: "rt0", id: "id0", sign: `{"s0":1}`, rec: "r-mine"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

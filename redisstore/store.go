@@ -165,8 +165,8 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 // Saving a session that exists is a compare-and-set on its version: when
 // another request saved it since this one read it, this request's own
 // changes are applied to what Redis holds now, and the save fails with
-// ErrConflict, writing nothing, when both changed the same value (two
-// rotations of the refresh token, above all). See the package doc.
+// ErrConflict, writing nothing, when both changed the refresh token or the
+// ID token (two rotations, above all). See the package doc.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
 	ctx := r.Context()
 	opts := session.Options
