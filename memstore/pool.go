@@ -9,7 +9,7 @@ import (
 )
 
 // DefaultMaxSessions bounds a Store whose MaxSessions is 0: 90 000 signed-in
-// sessions and 10 000 sign-ins under way, a few hundred MB at most.
+// sessions and 10 000 sign-ins under way.
 const DefaultMaxSessions = 100_000
 
 // entry is one stored session.

@@ -38,9 +38,11 @@ type Store struct {
 	Options *sessions.Options
 
 	// MaxSessions bounds the sessions held at once, and so the memory:
-	// about MaxSessions times a session's size (2 to 4 KB signed in, with
-	// the ID and refresh tokens and a few access tokens; at most a few KB
-	// mid-sign-in). Zero means DefaultMaxSessions; at least 2 are needed.
+	// about MaxSessions times a session's size (signed in, its tokens: the
+	// ID and refresh tokens, 1 to 2 KB with Logto, and each cached access
+	// token; mid-sign-in, at most a few KB). Zero means DefaultMaxSessions;
+	// at least 2 are needed, and a Store with fewer fails every Save with
+	// logto.ErrInvalidConfig.
 	// A tenth of them (at least one) are for sessions not signed in, the
 	// rest for signed-in ones; see the package documentation for what
 	// gives way when a share is full.
