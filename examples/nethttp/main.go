@@ -38,6 +38,7 @@ import (
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/logtotest"
+	"github.com/seed098cf14d/logto/memstore"
 	"github.com/seed098cf14d/logto/redisstore"
 )
 
@@ -57,6 +58,7 @@ type settings struct {
 	sessionSecret              []byte
 	redisURL                   string
 	maxAge, idleTimeout        time.Duration
+	sessionStore               string
 }
 
 func loadSettings(getenv func(string) string) (*settings, error) {
@@ -115,6 +117,15 @@ func loadSettings(getenv func(string) string) (*settings, error) {
 		if _, err := redis.ParseURL(s.redisURL); err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
+	}
+	switch s.sessionStore = getenv("SESSION_STORE"); s.sessionStore {
+	case "":
+	case "memory":
+		if s.redisURL != "" {
+			return nil, errors.New("SESSION_STORE=memory and REDIS_URL are both set: sessions live in one place; unset one")
+		}
+	default:
+		return nil, fmt.Errorf("SESSION_STORE=%q: the one value known is memory (unset: sessions in cookies, or in Redis with REDIS_URL)", s.sessionStore)
 	}
 	return s, nil
 }
@@ -223,18 +234,26 @@ func newHandler(s *settings) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Sessions live in the cookie, or with REDIS_URL in Redis under an ID the
-	// cookie carries, shared by every process with the same SESSION_SECRET.
+	// Sessions live in the cookie; with REDIS_URL in Redis under an ID the
+	// cookie carries, shared by every process with the same SESSION_SECRET;
+	// with SESSION_STORE=memory in this process's memory, under an ID too.
 	var store sessions.Store
 	var backchannel http.Handler
-	if s.redisURL == "" {
+	switch {
+	case s.sessionStore == "memory":
+		var ms *memstore.Store
+		ms, err = memstore.New(s.baseURL+"/callback", s.sessionSecret)
+		if err == nil {
+			store, backchannel = ms, app.BackchannelLogoutHandler(ms)
+		}
+	case s.redisURL == "":
 		// The cookie holds the refresh token: it is sealed (encrypted and
 		// signed) with keys derived from the secret.
 		store, err = logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
 		// A cookie session lives in the browser: the App records the
 		// sessions a logout names and refuses them from their next request.
 		backchannel = app.BackchannelLogoutHandler(nil)
-	} else {
+	default:
 		opts, _ := redis.ParseURL(s.redisURL) // checked in loadSettings
 		var rs *redisstore.Store
 		rs, err = redisstore.NewFromSecret(redis.NewClient(opts), s.baseURL+"/callback", s.sessionSecret)

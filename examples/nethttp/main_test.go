@@ -912,3 +912,123 @@ func TestDevProviderRefusalExits(t *testing.T) {
 		t.Errorf("output %q does not name LOGTO_ENDPOINT", out)
 	}
 }
+
+// With SESSION_STORE=memory the session lives in the app's memory and the
+// cookie holds only its ID: many tokens fit, a refresh happens once however
+// many requests ask at once, sign-out leaves a copied cookie worthless, and
+// back-channel logout ends the session.
+func TestMemorySessions(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	const other = "https://other.example.com"
+	user := logtotest.DefaultUser()
+	user.Organizations = []string{"x"}
+	p := logtotest.NewTestProvider(t, logtotest.Options{
+		RedirectURIs:           []string{base + "/callback"},
+		PostLogoutRedirectURIs: []string{base + "/"},
+		Resources:              []string{apiResource, other},
+		User:                   &user,
+		AccessTokenTTL:         2 * time.Second, // reused for 1 s, then refreshed
+	})
+	a := startApp(t, addr, map[string]string{
+		"LOGTO_ENDPOINT":   p.Endpoint(),
+		"LOGTO_APP_ID":     p.ClientID(),
+		"LOGTO_APP_SECRET": p.ClientSecret(),
+		"LOGTO_SCOPES":     logtotest.ScopeOrganizations,
+		"LOGTO_RESOURCES":  apiResource + "," + other,
+		"SESSION_STORE":    "memory",
+	})
+	a.signIn("")
+	a.wantPage("/", "Authenticated")
+	first := a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK)
+	wantToken(t, first, apiResource)
+	wantToken(t, a.getJSON("/api/access-token?resource="+url.QueryEscape(other), http.StatusOK), other)
+	wantToken(t, a.getJSON("/api/organization-token?organization_id=x", http.StatusOK), "urn:logto:organization:x")
+	if again := a.getJSON("/api/access-token?resource="+url.QueryEscape(apiResource), http.StatusOK); again["access_token"] != first["access_token"] {
+		t.Error("the cached token was not kept beside two others")
+	}
+	if n := a.cookies.largest.Load(); n > 300 {
+		t.Errorf("largest Set-Cookie %d bytes; with memory sessions the cookie holds only a session ID", n)
+	}
+
+	// After expiry, concurrent requests cause one refresh grant.
+	time.Sleep(1100 * time.Millisecond)
+	p.ResetCounters()
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Go(func() {
+			resp, err := a.browser.Get(a.base + "/api/access-token?resource=" + url.QueryEscape(apiResource))
+			if err == nil {
+				statuses[i] = resp.StatusCode
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("concurrent request %d: status %d", i, st)
+		}
+	}
+	if n := p.Grants("refresh_token"); n != 1 {
+		t.Errorf("refresh grants = %d, want 1", n)
+	}
+
+	// Sign-out: a copy of the cookie taken before it no longer signs in.
+	app, err := url.Parse(a.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := a.browser.Jar.Cookies(app)
+	if end := a.redirect("/sign-out"); end.Path != "/oidc/session/end" {
+		t.Fatalf("/sign-out went to %s", end)
+	}
+	a.wantPage("/", "Not authenticated")
+	a.browser.Jar.SetCookies(app, copied)
+	a.wantPage("/", "Not authenticated")
+
+	// Back-channel logout ends the session the provider names.
+	a.signIn("")
+	a.wantPage("/", "Authenticated")
+	resp, err := p.SendBackchannelLogout(context.Background(), a.base+"/backchannel-logout",
+		logtotest.LogoutTokenOptions{Subject: user.Subject, JTI: "memory-logout-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("back-channel logout: %d", resp.StatusCode)
+	}
+	a.wantPage("/", "Not authenticated")
+}
+
+func TestSessionStoreSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // in the error; "" for none
+	}{
+		{"unset", map[string]string{}, ""},
+		{"memory", map[string]string{"SESSION_STORE": "memory"}, ""},
+		{"unknown", map[string]string{"SESSION_STORE": "disk"}, "SESSION_STORE"},
+		{"memory and Redis", map[string]string{"SESSION_STORE": "memory", "REDIS_URL": "redis://127.0.0.1:6379/0"}, "REDIS_URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := loadSettings(func(k string) string { return tc.env[k] })
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.sessionStore != tc.env["SESSION_STORE"] {
+					t.Errorf("sessionStore = %q", s.sessionStore)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
