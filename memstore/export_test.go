@@ -2,8 +2,6 @@ package memstore
 
 import (
 	"slices"
-
-	"github.com/gorilla/securecookie"
 )
 
 // SessionIDs lists the IDs of the sessions s holds, expired or not, sorted.
@@ -27,15 +25,13 @@ func (s *Store) Counts() (signedIn, anonymous int) {
 
 // EncodeID seals id as the store seals a session cookie named name.
 func (s *Store) EncodeID(name, id string) (string, error) {
-	return securecookie.EncodeMulti(name, []byte(id), s.codecs...)
+	return s.ids.Encode(name, id)
 }
 
 // DecodeID opens a session cookie value as the store does, without checking
 // that it holds a well-formed ID.
 func (s *Store) DecodeID(name, value string) ([]byte, error) {
-	var raw []byte
-	err := securecookie.DecodeMulti(name, value, &raw, s.codecs...)
-	return raw, err
+	return s.ids.Decode(name, value)
 }
 
 // Shares returns how many signed-in and how many other sessions s may hold.

@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/seed098cf14d/logto"
@@ -27,27 +26,7 @@ func (e *entry) subSID(values map[string]string) (sub, sid string) {
 	if e != nil && e.values[logto.StorageKeyIDToken] == token {
 		return e.sub, e.sid
 	}
-	return tokenSubSID(token)
-}
-
-// tokenSubSID reads the sub and sid claims of a compact JWT, "" for either
-// when it cannot. The token is not verified: only the SDK writes it, after
-// verifying it.
-func tokenSubSID(token string) (sub, sid string) {
-	parts, err := jwt.Split(token)
-	if err != nil {
-		return "", ""
-	}
-	var c struct {
-		Sub any `json:"sub"`
-		Sid any `json:"sid"`
-	}
-	if json.Unmarshal(parts.Payload, &c) != nil {
-		return "", ""
-	}
-	sub, _ = c.Sub.(string)
-	sid, _ = c.Sid.(string)
-	return sub, sid
+	return jwt.SubjectAndSession(token)
 }
 
 func (s *Store) indexLocked(e *entry) {

@@ -3,28 +3,18 @@ package memstore
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/internal/cookiekeys"
+	"github.com/seed098cf14d/logto/internal/sessionid"
 )
-
-// idBytes is the session ID's entropy: 256 bits, far beyond guessing.
-const idBytes = 32
-
-// idLen is the length of a session ID: idBytes in unpadded base64url.
-var idLen = base64.RawURLEncoding.EncodedLen(idBytes)
-
-const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 // Store is a gorilla sessions.Store keeping each session's values in this
 // process's memory and only its ID in the cookie. Build it with New; a
@@ -52,7 +42,7 @@ type Store struct {
 	Now func() time.Time
 
 	redirectURI string
-	codecs      []securecookie.Codec
+	ids         *sessionid.Codec
 
 	mu        sync.RWMutex
 	sessions  map[string]*entry
@@ -92,18 +82,10 @@ func New(redirectURI string, secrets ...[]byte) (*Store, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: memstore: %w", logto.ErrInvalidConfig, errors.Join(problems...))
 	}
-	codecs := securecookie.CodecsFromPairs(pairs...)
-	for _, c := range codecs {
-		sc := c.(*securecookie.SecureCookie)
-		// The cookie holds the raw ID bytes, not a gob. Its age is not
-		// checked: the store's expiry is the one clock a session lives by.
-		sc.SetSerializer(securecookie.NopEncoder{})
-		sc.MaxAge(0)
-	}
 	return &Store{
 		Options:     logto.CookieOptions(redirectURI),
 		redirectURI: redirectURI,
-		codecs:      codecs,
+		ids:         sessionid.NewCodec(pairs...),
 		sessions:    make(map[string]*entry),
 		bySub:       make(map[string]map[string]struct{}),
 		bySID:       make(map[string]map[string]struct{}),
@@ -127,7 +109,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session.Options = &opts
 	session.IsNew = true
 
-	id := s.cookieID(r, name)
+	id := s.ids.FromRequest(r, name)
 	if id == "" {
 		return session, nil
 	}
@@ -165,7 +147,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	// The session the browser presented; once this save gives the session
 	// another ID, it must not live on.
-	prev := s.cookieID(r, session.Name())
+	prev := s.ids.FromRequest(r, session.Name())
 
 	if opts.MaxAge < 0 || len(session.Values) == 0 {
 		s.mu.Lock()
@@ -188,11 +170,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	id := session.ID
 	existing := id != ""
 	if !existing {
-		if id, err = newID(); err != nil {
+		if id, err = sessionid.New(); err != nil {
 			return err
 		}
 	}
-	cookie, err := securecookie.EncodeMulti(session.Name(), []byte(id), s.codecs...)
+	cookie, err := s.ids.Encode(session.Name(), id)
 	if err != nil {
 		return fmt.Errorf("memstore: encode cookie: %w", err)
 	}
@@ -249,23 +231,6 @@ func (s *Store) DeleteSession(_ context.Context, id string) error {
 	return nil
 }
 
-// cookieID returns the session ID the request's cookie name carries, or ""
-// when there is none that opens with the store's keys.
-func (s *Store) cookieID(r *http.Request, name string) string {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return ""
-	}
-	var raw []byte
-	if securecookie.DecodeMulti(name, c.Value, &raw, s.codecs...) != nil {
-		return ""
-	}
-	if id := string(raw); len(id) == idLen && strings.Trim(id, idAlphabet) == "" {
-		return id
-	}
-	return ""
-}
-
 func (s *Store) options() *sessions.Options {
 	if s.Options != nil {
 		return s.Options
@@ -278,14 +243,6 @@ func (s *Store) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-func newID() (string, error) {
-	b := make([]byte, idBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("memstore: session ID: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // copyValues copies a session's values, refusing anything but strings under

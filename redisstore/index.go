@@ -2,16 +2,15 @@ package redisstore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/jwt"
+	"github.com/seed098cf14d/logto/internal/sessionid"
 )
 
 // The session index: Save adds a signed-in session's ID to
@@ -38,7 +37,7 @@ type indexRef struct{ set, id string }
 // idToken. The token is not verified: only the SDK writes it, after
 // verifying it.
 func (s *Store) refsOf(idToken, id string) []indexRef {
-	sub, sid := tokenSubSID(idToken)
+	sub, sid := jwt.SubjectAndSession(idToken)
 	var refs []indexRef
 	if sub != "" {
 		refs = append(refs, indexRef{s.subKey(sub), id})
@@ -47,29 +46,6 @@ func (s *Store) refsOf(idToken, id string) []indexRef {
 		refs = append(refs, indexRef{s.sidKey(sid), id})
 	}
 	return refs
-}
-
-// tokenSubSID reads the sub and sid claims of a compact JWT, "" for either
-// when it cannot.
-func tokenSubSID(token string) (sub, sid string) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", ""
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "", ""
-	}
-	var c struct {
-		Sub any `json:"sub"`
-		Sid any `json:"sid"`
-	}
-	if json.Unmarshal(b, &c) != nil {
-		return "", ""
-	}
-	sub, _ = c.Sub.(string)
-	sid, _ = c.Sid.(string)
-	return sub, sid
 }
 
 // indexRefs reads the sessions ids and returns their index entries.
@@ -170,7 +146,7 @@ func (s *Store) EndSessions(ctx context.Context, subject, sessionID string) erro
 }
 
 func validID(id string) bool {
-	return len(id) == idLen && strings.Trim(id, idAlphabet) == ""
+	return sessionid.Valid(id)
 }
 
 func (s *Store) subKey(sub string) string { return s.prefix() + "sub:" + sub }

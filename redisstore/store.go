@@ -2,33 +2,24 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/internal/cookiekeys"
+	"github.com/seed098cf14d/logto/internal/sessionid"
 )
 
 // DefaultPrefix starts every Redis key a Store writes when its Prefix is "".
 const DefaultPrefix = "logto:"
-
-// idBytes is the session ID's entropy: 256 bits, far beyond guessing.
-const idBytes = 32
-
-// idLen is the length of a session ID: idBytes in unpadded base64url.
-var idLen = base64.RawURLEncoding.EncodedLen(idBytes)
 
 // Store is a gorilla sessions.Store keeping each session's values in Redis
 // and only its ID in the cookie. Build it with New; a Store is safe for
@@ -51,7 +42,7 @@ type Store struct {
 
 	redirectURI string
 	client      redis.UniversalClient
-	codecs      []securecookie.Codec
+	ids         *sessionid.Codec
 }
 
 // New returns a Store over client for the app whose callback is redirectURI
@@ -68,19 +59,11 @@ func New(client redis.UniversalClient, redirectURI string, keyPairs ...[]byte) (
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: redisstore: %w", logto.ErrInvalidConfig, errors.Join(problems...))
 	}
-	codecs := securecookie.CodecsFromPairs(keyPairs...)
-	for _, c := range codecs {
-		sc := c.(*securecookie.SecureCookie)
-		// The cookie holds the raw ID bytes, not a gob. Its age is not
-		// checked: Redis's TTL is the one clock a session lives by.
-		sc.SetSerializer(securecookie.NopEncoder{})
-		sc.MaxAge(0)
-	}
 	return &Store{
 		Options:     logto.CookieOptions(redirectURI),
 		redirectURI: redirectURI,
 		client:      client,
-		codecs:      codecs,
+		ids:         sessionid.NewCodec(keyPairs...),
 	}, nil
 }
 
@@ -127,7 +110,7 @@ func (s *Store) New(r *http.Request, name string) (*sessions.Session, error) {
 	session.Options = &opts
 	session.IsNew = true
 
-	id := s.cookieID(r, name)
+	id := s.ids.FromRequest(r, name)
 	if id == "" {
 		return session, nil
 	}
@@ -175,7 +158,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	}
 	// The session the browser presented; once this save gives the session
 	// another ID, it must not live on.
-	prev := s.cookieID(r, session.Name())
+	prev := s.ids.FromRequest(r, session.Name())
 
 	var values map[string]string
 	if opts.MaxAge >= 0 {
@@ -195,11 +178,11 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, session *sessions.S
 	id := session.ID
 	if id == "" {
 		var err error
-		if id, err = newID(); err != nil {
+		if id, err = sessionid.New(); err != nil {
 			return err
 		}
 	}
-	cookie, err := securecookie.EncodeMulti(session.Name(), []byte(id), s.codecs...)
+	cookie, err := s.ids.Encode(session.Name(), id)
 	if err != nil {
 		return fmt.Errorf("redisstore: encode cookie: %w", err)
 	}
@@ -306,25 +289,6 @@ func (s *Store) del(ctx context.Context, ids ...string) error {
 	return err
 }
 
-// cookieID returns the session ID the request's cookie name carries, or ""
-// when there is none that decodes with the store's keys.
-func (s *Store) cookieID(r *http.Request, name string) string {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return ""
-	}
-	var raw []byte
-	if securecookie.DecodeMulti(name, c.Value, &raw, s.codecs...) != nil {
-		return ""
-	}
-	if id := string(raw); len(id) == idLen && strings.Trim(id, idAlphabet) == "" {
-		return id
-	}
-	return ""
-}
-
-const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
 func (s *Store) key(id string) string {
 	p := s.Prefix
 	if p == "" {
@@ -338,14 +302,6 @@ func (s *Store) options() *sessions.Options {
 		return s.Options
 	}
 	return logto.CookieOptions(s.redirectURI)
-}
-
-func newID() (string, error) {
-	b := make([]byte, idBytes)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("redisstore: session ID: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // A stored session is a format byte, for valuesFormat its version (8 bytes,

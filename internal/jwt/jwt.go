@@ -174,3 +174,23 @@ func (d *UnixMilliDate) UnmarshalJSON(b []byte) error {
 // DefaultClockLeeway is the clock skew every verifier of the SDK tolerates
 // on token times unless configured otherwise.
 const DefaultClockLeeway = 60 * time.Second
+
+// SubjectAndSession reads the sub and sid claims of a compact JWT, "" for
+// either when it cannot. The token is not verified: it is for server-side
+// stores indexing ID tokens that the SDK verified before storing them.
+func SubjectAndSession(token string) (sub, sid string) {
+	parts, err := Split(token)
+	if err != nil {
+		return "", ""
+	}
+	var c struct {
+		Sub any `json:"sub"`
+		Sid any `json:"sid"`
+	}
+	if json.Unmarshal(parts.Payload, &c) != nil {
+		return "", ""
+	}
+	sub, _ = c.Sub.(string)
+	sid, _ = c.Sid.(string)
+	return sub, sid
+}
