@@ -1,5 +1,7 @@
 package logto
 
+import "time"
+
 // SetLogoutReplayCacheSize sets the capacity of a's logout-token replay
 // cache, so tests can fill it.
 func SetLogoutReplayCacheSize(a *App, n int) {
@@ -7,3 +9,6 @@ func SetLogoutReplayCacheSize(a *App, n int) {
 	a.logoutReplay.max = n
 	a.logoutReplay.mu.Unlock()
 }
+
+// SetCookieStoreClock sets the clock s seals and opens cookies by.
+func SetCookieStoreClock(s *CookieStore, now func() time.Time) { s.now = now }

@@ -208,8 +208,8 @@ func newHandler(s *settings) (http.Handler, error) {
 	var backchannel http.Handler
 	if s.redisURL == "" {
 		// The cookie holds the refresh token: it is sealed (encrypted and
-		// signed) with keys derived from the secret.
-		store, err = logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
+		// authenticated) with a key derived from the secret.
+		store, err = logto.NewCookieStore(s.baseURL+"/callback", s.sessionSecret)
 		// A cookie session lives in the browser: no server can end it.
 		backchannel = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{

@@ -1,0 +1,324 @@
+package logto
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/seed098cf14d/logto/internal/cookiekeys"
+	"github.com/seed098cf14d/logto/internal/sessioncodec"
+)
+
+// Cookie budget. A browser keeps at least 4096 bytes of one cookie, name,
+// value and attributes together (RFC 6265 section 6.1), and common reverse
+// proxies refuse a request whose Cookie header, or a response whose
+// headers, pass 8 KiB.
+const (
+	// MaxCookieBytes is the longest Set-Cookie line CookieStore writes.
+	MaxCookieBytes = 4096
+	// MaxSessionCookieBytes bounds the Set-Cookie lines CookieStore writes
+	// for one session in one response, deletions of stale chunks included.
+	MaxSessionCookieBytes = 8192
+)
+
+// maxChunks is the most cookies one session is split into: the budget
+// allows three at most, and the count is one digit.
+const maxChunks = 9
+
+// errSessionTooLarge is why CookieStore refuses to save a session: its
+// cookies would pass MaxSessionCookieBytes. SessionStorage then gives up
+// what it can and tries again.
+var errSessionTooLarge = errors.New("the session does not fit in the cookie budget")
+
+// CookieStore is a gorilla sessions.Store that keeps a session in the
+// browser, sealed: the values are laid out compactly (session values must be
+// strings, as SessionStorage writes them), encrypted and authenticated with
+// AES-256-GCM under a key derived from a secret, and written in one unpadded
+// base64url pass. A 500-byte JWT costs about 380 bytes of cookie, against
+// about 1 KB with gorilla's CookieStore (gob, then base64 twice).
+//
+// The seal binds the cookie's name and an expiry, now plus Options.MaxAge
+// (DefaultSessionMaxAge for a cookie without one): a value does not open
+// under another name, nor after its expiry, whatever the browser sends. An
+// undecodable, tampered, expired or moved value reads as a new, empty
+// session, never as an error.
+//
+// A session that fits in one cookie is written as the cookie called by the
+// session's name. A longer one is split: the named cookie holds "<n>." and
+// the first part, and cookies "<name>.1" to "<name>.<n-1>" the rest. Every
+// save deletes the chunks the request carried that the new value no longer
+// uses. No Set-Cookie line is longer than MaxCookieBytes, and the lines of
+// one session add up to at most MaxSessionCookieBytes; Save refuses a
+// session that needs more (wrapped in ErrStorage).
+//
+// SessionStorage keeps a session within that budget by giving up, in this
+// order: cached access tokens, oldest issued first, but not the one just
+// minted; pending sign-ins, oldest first, never the newest (at worst it
+// loses its return path); then the access token just minted. The ID and
+// refresh tokens are never given up.
+//
+// Each save seals with a fresh random 96-bit nonce, so one secret should
+// seal fewer than 2^32 sessions (NIST SP 800-38D section 8.3): rotate it
+// before then (a site saving 100 sessions a second reaches 2^32 in about
+// 16 months).
+type CookieStore struct {
+	// Options are the session cookies' attributes; MaxAge also bounds how
+	// long a sealed value opens. NewCookieStore sets
+	// CookieOptions(redirectURI).
+	Options *sessions.Options
+
+	codec *sessioncodec.Codec
+	now   func() time.Time
+}
+
+// NewCookieStore returns a CookieStore whose cookies are sealed with keys
+// derived from secrets by HKDF-SHA256 (RFC 5869), with the attributes a
+// sign-in session needs: HttpOnly, SameSite=Lax (the provider's redirect
+// back to the callback is a top-level navigation, so the cookie is sent),
+// Path=/, Max-Age DefaultSessionMaxAge, and Secure exactly when redirectURI
+// is https, so http://localhost works in development. Each secret must have
+// at least 32 bytes (32 random bytes, say, from a secret store). To rotate,
+// put the new secret first and keep the old ones after it until their
+// cookies have expired: the first seals, all open. Every problem is
+// reported at once, wrapped in ErrInvalidConfig.
+func NewCookieStore(redirectURI string, secrets ...[]byte) (*CookieStore, error) {
+	var problems []error
+	if err := cookiekeys.CheckRedirectURI(redirectURI); err != nil {
+		problems = append(problems, fmt.Errorf("redirect URI: %w", err))
+	}
+	keys, err := cookiekeys.SealingKeys(secrets)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: cookie store: %w", ErrInvalidConfig, errors.Join(problems...))
+	}
+	codec, err := sessioncodec.New(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cookie store: %w", ErrInvalidConfig, err)
+	}
+	return &CookieStore{Options: CookieOptions(redirectURI), codec: codec, now: time.Now}, nil
+}
+
+// CookieOptions returns the session cookie attributes NewCookieStore uses, for
+// a store built some other way.
+func CookieOptions(redirectURI string) *sessions.Options {
+	u, err := url.Parse(redirectURI)
+	return &sessions.Options{
+		Path:     "/",
+		MaxAge:   DefaultSessionMaxAge,
+		HttpOnly: true,
+		Secure:   err == nil && u.Scheme == "https",
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// Get returns the session called name of request r, decoding it once per
+// request (gorilla's registry) as sessions.Store asks.
+func (s *CookieStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New decodes the session called name from r's cookies. A session the
+// cookies do not hold, or hold in a form that does not open, is new and
+// empty; the error is always nil.
+func (s *CookieStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	session := sessions.NewSession(s, name)
+	opts := *s.options()
+	session.Options = &opts
+	session.IsNew = true
+	if s.codec == nil {
+		return session, nil
+	}
+	if value, ok := readChunks(r, name); ok && s.codec.Open(name, value, s.clock(), session.Values) {
+		session.IsNew = false
+	}
+	return session, nil
+}
+
+// Save writes session's cookies to w: the sealed value in one or more
+// chunks and the deletion of stale chunks r carried, or, for a session
+// without values or with a negative MaxAge, the deletion of every cookie
+// of the session. A value that is not a string, or a session over the
+// cookie budget, is an error wrapping ErrStorage, and nothing is written.
+func (s *CookieStore) Save(r *http.Request, w http.ResponseWriter, session *sessions.Session) error {
+	cookies, err := s.cookies(r, session)
+	if err != nil {
+		return err
+	}
+	for _, c := range cookies {
+		http.SetCookie(w, c)
+	}
+	return nil
+}
+
+func (s *CookieStore) options() *sessions.Options {
+	if s.Options == nil {
+		return CookieOptions("https://")
+	}
+	return s.Options
+}
+
+func (s *CookieStore) clock() time.Time {
+	if s.now == nil {
+		return time.Now()
+	}
+	return s.now()
+}
+
+// cookies are the Set-Cookie lines that save session for request r.
+func (s *CookieStore) cookies(r *http.Request, session *sessions.Session) ([]*http.Cookie, error) {
+	if s.codec == nil {
+		return nil, fmt.Errorf("%w: a CookieStore must come from NewCookieStore", ErrInvalidConfig)
+	}
+	name := session.Name()
+	opts := session.Options
+	if opts == nil {
+		opts = s.options()
+	}
+	if err := (&http.Cookie{Name: name, Value: "x"}).Valid(); err != nil {
+		return nil, fmt.Errorf("%w: cookie store: %q is not a valid cookie name", ErrStorage, name)
+	}
+	carried := carriedChunks(r, name)
+
+	if opts.MaxAge < 0 || len(session.Values) == 0 {
+		gone := *opts
+		gone.MaxAge = -1
+		out := []*http.Cookie{sessions.NewCookie(name, "", &gone)}
+		for _, k := range carried {
+			out = append(out, sessions.NewCookie(chunkName(name, k), "", &gone))
+		}
+		return out, nil
+	}
+
+	lifetime := time.Duration(opts.MaxAge) * time.Second
+	if opts.MaxAge == 0 {
+		lifetime = DefaultSessionMaxAge * time.Second
+	}
+	value, err := s.codec.Seal(name, session.Values, s.clock().Add(lifetime))
+	if err != nil {
+		return nil, fmt.Errorf("%w: cookie store: %w", ErrStorage, err)
+	}
+	out, err := chunk(name, value, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range carried {
+		if k >= len(out) {
+			gone := *opts
+			gone.MaxAge = -1
+			out = append(out, sessions.NewCookie(chunkName(name, k), "", &gone))
+		}
+	}
+	total := 0
+	for _, c := range out {
+		total += len(c.String())
+	}
+	if total > MaxSessionCookieBytes {
+		return nil, fmt.Errorf("%w: cookie store: %w: %d bytes of Set-Cookie lines, over %d", ErrStorage, errSessionTooLarge, total, MaxSessionCookieBytes)
+	}
+	return out, nil
+}
+
+// chunk splits value into the session's cookies, each line at most
+// MaxCookieBytes: the one cookie name when it fits, otherwise name holding
+// "<n>." and the first part, then name.1 ... name.<n-1>.
+func chunk(name, value string, opts *sessions.Options) ([]*http.Cookie, error) {
+	attrs := len(sessions.NewCookie(name, "", opts).String()) - len(name) - 1
+	if len(name)+1+len(value)+attrs <= MaxCookieBytes {
+		return []*http.Cookie{sessions.NewCookie(name, value, opts)}, nil
+	}
+	var parts []string
+	rest := value
+	for k := 0; rest != ""; k++ {
+		if k == maxChunks {
+			return nil, fmt.Errorf("%w: cookie store: %w: %d bytes of sealed value", ErrStorage, errSessionTooLarge, len(value))
+		}
+		room := MaxCookieBytes - attrs - len(chunkName(name, k)) - 1
+		if k == 0 {
+			room -= 2 // "<n>."
+		}
+		if room <= 0 {
+			return nil, fmt.Errorf("%w: cookie store: %w: the cookie's name and attributes leave no room", ErrStorage, errSessionTooLarge)
+		}
+		n := min(room, len(rest))
+		parts, rest = append(parts, rest[:n]), rest[n:]
+	}
+	out := make([]*http.Cookie, len(parts))
+	for k, p := range parts {
+		if k == 0 {
+			p = fmt.Sprintf("%d.%s", len(parts), p)
+		}
+		out[k] = sessions.NewCookie(chunkName(name, k), p, opts)
+	}
+	return out, nil
+}
+
+// chunkName is the name of the session's k-th cookie.
+func chunkName(name string, k int) string {
+	if k == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s.%d", name, k)
+}
+
+// chunkIndex returns k when cookie is chunk k >= 1 of the session name.
+func chunkIndex(name, cookie string) (int, bool) {
+	rest, ok := strings.CutPrefix(cookie, name+".")
+	if !ok || len(rest) != 1 || rest[0] < '1' || rest[0] > '0'+maxChunks-1 {
+		return 0, false
+	}
+	return int(rest[0] - '0'), true
+}
+
+// carriedChunks lists the chunks of session name that r carries, past the
+// first.
+func carriedChunks(r *http.Request, name string) []int {
+	if r == nil {
+		return nil
+	}
+	var ks []int
+	seen := [maxChunks]bool{}
+	for _, c := range r.Cookies() {
+		if k, ok := chunkIndex(name, c.Name); ok && !seen[k] {
+			seen[k] = true
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// readChunks joins the session's cookies back into its sealed value.
+func readChunks(r *http.Request, name string) (string, bool) {
+	if r == nil {
+		return "", false
+	}
+	c, err := r.Cookie(name)
+	if err != nil {
+		return "", false
+	}
+	head, first, split := strings.Cut(c.Value, ".")
+	if !split {
+		return c.Value, true
+	}
+	if len(head) != 1 || head[0] < '2' || head[0] > '0'+maxChunks {
+		return "", false
+	}
+	n := int(head[0] - '0')
+	var b strings.Builder
+	b.Grow(n * len(first))
+	b.WriteString(first)
+	for k := 1; k < n; k++ {
+		c, err := r.Cookie(chunkName(name, k))
+		if err != nil || b.Len()+len(c.Value) > sessioncodec.MaxValueBytes {
+			return "", false
+		}
+		b.WriteString(c.Value)
+	}
+	return b.String(), true
+}
