@@ -133,6 +133,20 @@ func TestOpenRefuses(t *testing.T) {
 	}
 }
 
+// A value longer than MaxValueBytes is refused before it is decoded, even
+// one that would open.
+func TestOpenRefusesOversized(t *testing.T) {
+	c := mustCodec(t, keyA)
+	big := seal(t, c, "logto", map[string]string{"k": strings.Repeat("k", MaxValueBytes)}, t0.Add(time.Hour))
+	if _, ok := open(c, "logto", big, t0); ok {
+		t.Errorf("a %d-byte value opened", len(big))
+	}
+	fits := seal(t, c, "logto", map[string]string{"k": strings.Repeat("k", MaxValueBytes*3/4-100)}, t0.Add(time.Hour))
+	if _, ok := open(c, "logto", fits, t0); !ok || len(fits) > MaxValueBytes {
+		t.Errorf("a %d-byte value did not open", len(fits))
+	}
+}
+
 // Changing any one character of a sealed value, to any other base64url
 // character, makes it unreadable: the last character's spare bits included.
 func TestOpenRefusesEveryTamperedCharacter(t *testing.T) {
