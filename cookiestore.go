@@ -59,8 +59,20 @@ var errSessionTooLarge = errors.New("the session does not fit in the cookie budg
 // SessionStorage keeps a session within that budget by giving up, in this
 // order: cached access tokens, oldest issued first, but not the one just
 // minted; pending sign-ins, oldest first, never the newest (at worst it
-// loses its return path); then the access token just minted. The ID and
-// refresh tokens are never given up.
+// loses its return path); then, when the ID token alone is too large (a
+// user in a few hundred organizations), the ID token's raw form; then the
+// access token just minted. The refresh token is never given up. Without
+// its raw form the ID token is kept as a reduced, unsigned record of its
+// verified claims (the cookie's seal vouches for it, as it does for the
+// refresh token): the organization_roles claim goes first, then
+// organizations, then everything but iss, sub, aud, exp, iat, auth_time,
+// sid, azp, acr and amr. IsAuthenticated, IDTokenClaims and refreshes go on
+// working; claims given up read as absent (OrganizationIDs returns none:
+// organization tokens still work, and userinfo's organization_data lists
+// them), IDToken returns the record (its header says alg "none": it proves
+// nothing to anyone else), and sign-out sends no id_token_hint. Apps whose
+// users are in that many organizations should keep sessions server-side
+// (redisstore).
 //
 // Each save seals with a fresh random 96-bit nonce, so one secret should
 // seal fewer than 2^32 sessions (NIST SP 800-38D section 8.3): rotate it

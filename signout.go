@@ -45,6 +45,11 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) (*SignOutResu
 	if err != nil {
 		return nil, storageErr("get", StorageKeyIDToken, err)
 	}
+	if isReducedIDToken(idToken) {
+		// A cookie session kept only a record of the ID token's claims
+		// (CookieStore): unsigned, the provider would refuse it as a hint.
+		idToken = ""
+	}
 	if claims, err := c.IDTokenClaims(ctx); err == nil {
 		// Rotations of this session are no longer followed, even within
 		// the race window: a copy of its cookie buys nothing.
