@@ -472,3 +472,32 @@ func TestZeroCookieStore(t *testing.T) {
 		t.Errorf("Save = %v, %q", err, w.Header().Values("Set-Cookie"))
 	}
 }
+
+// The session is found among the other cookies of the request, whatever
+// their names, order or number of Cookie header lines.
+func TestCookieStoreFindsItsCookie(t *testing.T) {
+	store := ssStore(t)
+	value := sessionCookies(t, writeSession(t, store, ssRequest(), "", map[string]string{"k": "v"}), logto.DefaultSessionName)[0].Value
+	for _, header := range [][]string{
+		{"logto=" + value},
+		{"logtox=1; xlogto=2; logto_=3; logto.1=4; logto=" + value + "; other=5"},
+		{"a=1;logto=" + value + ";b=2"},
+		{"a=1", "logto=" + value},
+		{"logto" + "=" + value + " ", "logto=second"},
+	} {
+		r := ssRequest()
+		r.Header["Cookie"] = header
+		if got := readAll(t, store, nil, "", "k")["k"]; got != "" {
+			t.Fatal("no cookies read a value")
+		}
+		s := logto.NewSessionStorage(store, httptest.NewRecorder(), r, "")
+		if got, err := s.Get(context.Background(), "k"); err != nil || got != "v" {
+			t.Errorf("Cookie %q: k = %q, %v", header, got, err)
+		}
+	}
+	r := ssRequest()
+	r.Header["Cookie"] = []string{"xlogto=" + value + "; logto_=" + value + "; logto.1=" + value}
+	if got, _ := logto.NewSessionStorage(store, httptest.NewRecorder(), r, "").Get(context.Background(), "k"); got != "" {
+		t.Errorf("another cookie's value read as the session: %q", got)
+	}
+}

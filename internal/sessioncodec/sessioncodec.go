@@ -106,19 +106,18 @@ func (c *Codec) Open(name, value string, now time.Time, into map[any]any) bool {
 	if len(value) > MaxValueBytes {
 		return false
 	}
-	// One buffer: the sealed bytes, then room for the plaintext. A failed
-	// Open may overwrite its destination, so the plaintext never lands on
-	// the ciphertext that the next key will try.
-	n := b64.DecodedLen(len(value))
-	buf := make([]byte, 2*n)
-	n, err := b64.Decode(buf, []byte(value))
-	if err != nil || n < Overhead {
-		return false
-	}
-	nonce, ct, dst := buf[:12], buf[12:n], buf[n:n]
+	buf := make([]byte, b64.DecodedLen(len(value)))
 	ad := additionalData(name)
 	for _, aead := range c.aeads {
-		plain, err := aead.Open(dst, nonce, ct, ad)
+		// The plaintext lands on the ciphertext, and a failed Open may
+		// overwrite it: each key decodes afresh (a second key is tried
+		// only for cookies sealed before a rotation).
+		n, err := b64.Decode(buf[:cap(buf)], []byte(value))
+		if err != nil || n < Overhead {
+			return false
+		}
+		nonce, ct := buf[:12], buf[12:n]
+		plain, err := aead.Open(ct[:0], nonce, ct, ad)
 		if err != nil {
 			continue
 		}
@@ -207,44 +206,92 @@ func isB64URL(c byte) bool {
 }
 
 // unmarshal reads the plaintext layout into into; on any flaw, or at or
-// after its expiry, it adds nothing and reports false.
+// after its expiry, it adds nothing and reports false. Every string it
+// makes shares one allocation: it reads b once to check it and size them,
+// then again to write them.
 func unmarshal(b []byte, now time.Time, into map[any]any) bool {
+	n, size, ok := check(b, now)
+	if !ok {
+		return false
+	}
+	// A strings.Builder grown once never moves its bytes, so each string
+	// taken from it stays as it was while more are written after it.
+	var sb strings.Builder
+	sb.Grow(size)
+	take := func(start int) string { return sb.String()[start:] }
 	r := reader{b: b}
-	if r.byte() != version {
-		return false
-	}
-	if expires := r.uvarint(); r.bad || now.Unix() >= 0 && uint64(now.Unix()) >= expires {
-		return false
-	}
-	n := r.uvarint()
-	if r.bad || n > uint64(len(r.b)) {
-		return false
-	}
-	type pair struct{ k, v string }
-	pairs := make([]pair, 0, n)
+	r.byte()
+	r.uvarint()
+	r.uvarint()
 	for range n {
-		k := string(r.bytes())
-		var v string
-		switch r.byte() {
-		case kindString:
-			v = string(r.bytes())
-		case kindJWS:
-			v = r.jws()
-		default:
-			return false
+		start := sb.Len()
+		sb.Write(r.bytes())
+		k := take(start)
+		start = sb.Len()
+		if r.byte() == kindString {
+			sb.Write(r.bytes())
+			into[k] = take(start)
+			continue
 		}
-		if r.bad {
-			return false
+		sb.Write(r.bytes())
+		for i := range 3 {
+			if i > 0 {
+				sb.WriteByte('.')
+			}
+			writeB64(&sb, r.bytes())
 		}
-		pairs = append(pairs, pair{k, v})
-	}
-	if r.bad || len(r.b) != 0 {
-		return false
-	}
-	for _, p := range pairs {
-		into[p.k] = p.v
+		into[k] = take(start)
 	}
 	return true
+}
+
+// writeB64 writes src to sb in unpadded base64url through a buffer on the
+// stack: whole groups of three bytes encode alone, so the parts add up to
+// the encoding of the whole.
+func writeB64(sb *strings.Builder, src []byte) {
+	var buf [512]byte
+	const step = len(buf) / 4 * 3
+	for len(src) > 0 {
+		n := min(step, len(src))
+		b64.Encode(buf[:], src[:n])
+		sb.Write(buf[:b64.EncodedLen(n)])
+		src = src[n:]
+	}
+}
+
+// check reads the plaintext layout without keeping anything: whether it is
+// whole and unexpired, how many pairs it holds and how many bytes their
+// strings take, JWS values spelt out.
+func check(b []byte, now time.Time) (n uint64, size int, ok bool) {
+	r := reader{b: b}
+	if r.byte() != version {
+		return 0, 0, false
+	}
+	if expires := r.uvarint(); r.bad || now.Unix() >= 0 && uint64(now.Unix()) >= expires {
+		return 0, 0, false
+	}
+	n = r.uvarint()
+	if r.bad || n > uint64(len(r.b)) {
+		return 0, 0, false
+	}
+	for range n {
+		size += len(r.bytes())
+		switch r.byte() {
+		case kindString:
+			size += len(r.bytes())
+		case kindJWS:
+			size += len(r.bytes()) + 2
+			for range 3 {
+				size += b64.EncodedLen(len(r.bytes()))
+			}
+		default:
+			return 0, 0, false
+		}
+		if r.bad {
+			return 0, 0, false
+		}
+	}
+	return n, size, len(r.b) == 0
 }
 
 // reader reads the layout; once a read fails, bad is set and every later
@@ -286,21 +333,4 @@ func (r *reader) bytes() []byte {
 	s := r.b[:n]
 	r.b = r.b[n:]
 	return s
-}
-
-// jws reads a prefix and three parts and spells them as a compact JWS.
-func (r *reader) jws() string {
-	prefix := r.bytes()
-	h, p, s := r.bytes(), r.bytes(), r.bytes()
-	if r.bad {
-		return ""
-	}
-	out := make([]byte, 0, len(prefix)+b64.EncodedLen(len(h))+b64.EncodedLen(len(p))+b64.EncodedLen(len(s))+2)
-	out = append(out, prefix...)
-	out = b64.AppendEncode(out, h)
-	out = append(out, '.')
-	out = b64.AppendEncode(out, p)
-	out = append(out, '.')
-	out = b64.AppendEncode(out, s)
-	return string(out)
 }
