@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,6 +202,17 @@ func TestCookieStoreRefusesAttacks(t *testing.T) {
 		t.Fatalf("%d and %d cookies, want 1 and 2", len(small), len(big))
 	}
 	other := sessionCookies(t, writeSession(t, store, ssRequest(), "other", map[string]string{logto.StorageKeyRefreshToken: "refresh-token"}), "other")
+	// Each read once where it belongs and while it is fresh, as the app
+	// would have before the attack: what the store remembers of sessions
+	// it has opened must not open them anywhere else, or later.
+	for _, fresh := range []struct {
+		name    string
+		cookies []*http.Cookie
+	}{{"", small}, {"", big}, {"other", other}} {
+		if got := readAll(t, store, fresh.cookies, fresh.name, logto.StorageKeyRefreshToken); got[logto.StorageKeyRefreshToken] != "refresh-token" {
+			t.Fatalf("%q: the fresh session reads %q", fresh.name, got)
+		}
+	}
 
 	rename := func(cs []*http.Cookie, from, to string) []*http.Cookie {
 		var out []*http.Cookie
@@ -292,6 +305,25 @@ func TestCookieStoreSealsItsMaxAge(t *testing.T) {
 		if got := readAll(t, store, cookies, "", "k")["k"]; got != tc.want {
 			t.Errorf("%v later: k = %q, want %q", tc.later, got, tc.want)
 		}
+	}
+}
+
+// A session read from the store is the caller's to change: the next read
+// of the same cookies is what the cookies hold.
+func TestCookieStoreSessionsAreApart(t *testing.T) {
+	store := ssStore(t)
+	cookies := sessionCookies(t, writeSession(t, store, ssRequest(), "", map[string]string{"k": "v"}), logto.DefaultSessionName)
+	for range 3 {
+		sess, err := store.New(ssRequest(cookies...), logto.DefaultSessionName)
+		if err != nil || sess.Values["k"] != "v" || len(sess.Values) != 1 {
+			t.Fatalf("session %v, %v", sess.Values, err)
+		}
+		sess.Values["k"] = "changed"
+		sess.Values["added"] = "x"
+		sess.Options.MaxAge = -1
+	}
+	if *store.Options != *logto.CookieOptions(ssRedirect) {
+		t.Errorf("a session's options changed the store's: %+v", *store.Options)
 	}
 }
 
@@ -500,4 +532,32 @@ func TestCookieStoreFindsItsCookie(t *testing.T) {
 	if got, _ := logto.NewSessionStorage(store, httptest.NewRecorder(), r, "").Get(context.Background(), "k"); got != "" {
 		t.Errorf("another cookie's value read as the session: %q", got)
 	}
+}
+
+// Requests read sessions of one store at once, the same cookies and others,
+// while it remembers and forgets them (for the race detector).
+func TestCookieStoreConcurrentReads(t *testing.T) {
+	store := ssStore(t)
+	var all [][]*http.Cookie
+	for i := range 4 {
+		all = append(all, sessionCookies(t, writeSession(t, store, ssRequest(), "", map[string]string{"k": fmt.Sprint(i)}), logto.DefaultSessionName))
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				if g == 0 && i%50 == 0 {
+					logto.ForgetOpenedSessions(store)
+				}
+				j := (g + i) % len(all)
+				sess, err := store.New(ssRequest(all[j]...), logto.DefaultSessionName)
+				if err != nil || sess.Values["k"] != fmt.Sprint(j) {
+					t.Errorf("session %d reads %v, %v", j, sess.Values, err)
+					return
+				}
+				sess.Values["k"] = "changed"
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -12,3 +12,11 @@ func SetLogoutReplayCacheSize(a *App, n int) {
 
 // SetCookieStoreClock sets the clock s seals and opens cookies by.
 func SetCookieStoreClock(s *CookieStore, now func() time.Time) { s.now = now }
+
+// ForgetOpenedSessions empties what s remembers of the sessions it opened,
+// so the next read of any cookie decodes and opens it.
+func ForgetOpenedSessions(s *CookieStore) {
+	s.opened.mu.Lock()
+	s.opened.m, s.opened.bytes = nil, 0
+	s.opened.mu.Unlock()
+}

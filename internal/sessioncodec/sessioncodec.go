@@ -22,6 +22,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -100,11 +101,12 @@ func (c *Codec) Seal(name string, values map[any]any, expires time.Time) (string
 	return b64.EncodeToString(sealed), nil
 }
 
-// Open opens a string Seal produced for the cookie called name and adds its
-// values to into. It reports false, adding nothing, for anything else.
-func (c *Codec) Open(name, value string, now time.Time, into map[any]any) bool {
+// Open opens a string Seal produced for the cookie called name, before its
+// expiry, adds its values to into and returns the expiry. It reports false,
+// adding nothing, for anything else.
+func (c *Codec) Open(name, value string, now time.Time, into map[any]any) (expires time.Time, ok bool) {
 	if len(value) > MaxValueBytes {
-		return false
+		return time.Time{}, false
 	}
 	buf := make([]byte, b64.DecodedLen(len(value)))
 	ad := additionalData(name)
@@ -114,7 +116,7 @@ func (c *Codec) Open(name, value string, now time.Time, into map[any]any) bool {
 		// only for cookies sealed before a rotation).
 		n, err := b64.Decode(buf[:cap(buf)], []byte(value))
 		if err != nil || n < Overhead {
-			return false
+			return time.Time{}, false
 		}
 		nonce, ct := buf[:12], buf[12:n]
 		plain, err := aead.Open(ct[:0], nonce, ct, ad)
@@ -123,7 +125,7 @@ func (c *Codec) Open(name, value string, now time.Time, into map[any]any) bool {
 		}
 		return unmarshal(plain, now, into)
 	}
-	return false
+	return time.Time{}, false
 }
 
 // additionalData binds a sealed value to the layout's version and the
@@ -209,10 +211,10 @@ func isB64URL(c byte) bool {
 // after its expiry, it adds nothing and reports false. Every string it
 // makes shares one allocation: it reads b once to check it and size them,
 // then again to write them.
-func unmarshal(b []byte, now time.Time, into map[any]any) bool {
-	n, size, ok := check(b, now)
+func unmarshal(b []byte, now time.Time, into map[any]any) (time.Time, bool) {
+	expires, n, size, ok := check(b, now)
 	if !ok {
-		return false
+		return time.Time{}, false
 	}
 	// A strings.Builder grown once never moves its bytes, so each string
 	// taken from it stays as it was while more are written after it.
@@ -242,7 +244,7 @@ func unmarshal(b []byte, now time.Time, into map[any]any) bool {
 		}
 		into[k] = take(start)
 	}
-	return true
+	return expires, true
 }
 
 // writeB64 writes src to sb in unpadded base64url through a buffer on the
@@ -260,19 +262,21 @@ func writeB64(sb *strings.Builder, src []byte) {
 }
 
 // check reads the plaintext layout without keeping anything: whether it is
-// whole and unexpired, how many pairs it holds and how many bytes their
-// strings take, JWS values spelt out.
-func check(b []byte, now time.Time) (n uint64, size int, ok bool) {
+// whole and unexpired, its expiry, how many pairs it holds and how many
+// bytes their strings take, JWS values spelt out.
+func check(b []byte, now time.Time) (expires time.Time, n uint64, size int, ok bool) {
 	r := reader{b: b}
 	if r.byte() != version {
-		return 0, 0, false
+		return expires, 0, 0, false
 	}
-	if expires := r.uvarint(); r.bad || now.Unix() >= 0 && uint64(now.Unix()) >= expires {
-		return 0, 0, false
+	exp := r.uvarint()
+	if r.bad || exp > math.MaxInt64 || now.Unix() >= int64(exp) {
+		return expires, 0, 0, false
 	}
+	expires = time.Unix(int64(exp), 0)
 	n = r.uvarint()
 	if r.bad || n > uint64(len(r.b)) {
-		return 0, 0, false
+		return expires, 0, 0, false
 	}
 	for range n {
 		size += len(r.bytes())
@@ -285,13 +289,13 @@ func check(b []byte, now time.Time) (n uint64, size int, ok bool) {
 				size += b64.EncodedLen(len(r.bytes()))
 			}
 		default:
-			return 0, 0, false
+			return expires, 0, 0, false
 		}
 		if r.bad {
-			return 0, 0, false
+			return expires, 0, 0, false
 		}
 	}
-	return n, size, len(r.b) == 0
+	return expires, n, size, len(r.b) == 0
 }
 
 // reader reads the layout; once a read fails, bad is set and every later

@@ -45,7 +45,7 @@ func seal(t testing.TB, c *Codec, name string, values map[string]string, expires
 
 func open(c *Codec, name, value string, now time.Time) (map[string]string, bool) {
 	m := map[any]any{}
-	if !c.Open(name, value, now, m) {
+	if _, ok := c.Open(name, value, now, m); !ok {
 		if len(m) != 0 {
 			panic("Open failed but added values")
 		}
@@ -72,6 +72,15 @@ func TestRoundTrip(t *testing.T) {
 		if !ok || !maps.Equal(got, values) {
 			t.Errorf("round trip of %q: %q, %v", values, got, ok)
 		}
+	}
+}
+
+func TestOpenReturnsExpiry(t *testing.T) {
+	c := mustCodec(t, keyA)
+	expires := t0.Add(90 * time.Minute)
+	got, ok := c.Open("logto", seal(t, c, "logto", map[string]string{"k": "v"}, expires.Add(999*time.Millisecond)), t0, map[any]any{})
+	if !ok || !got.Equal(expires) {
+		t.Errorf("Open = %v, %v; want %v (whole seconds)", got, ok, expires)
 	}
 }
 
@@ -217,7 +226,7 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte{version, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m := map[any]any{}
-		if !unmarshal(b, t0, m) && len(m) != 0 {
+		if _, ok := unmarshal(b, t0, m); !ok && len(m) != 0 {
 			t.Fatal("a failed read added values")
 		}
 	})
