@@ -19,10 +19,13 @@ const DefaultSessionName = "logto"
 const DefaultSessionMaxAge = 14 * 24 * 60 * 60
 
 // SessionStorage is a Storage over a gorilla sessions.Store for one request.
-// It buffers writes and sends them in a single Set-Cookie (or store save)
-// when the client calls Flush; code that writes to it directly must call
-// Flush before the response's headers are written. An undecodable, tampered
-// or expired session reads as empty, never as an error.
+// It buffers writes and sends them in one save (the session's cookies, or a
+// store save) when the client calls Flush; code that writes to it directly
+// must call Flush before the response's headers are written. An
+// undecodable, tampered or expired session reads as empty, never as an
+// error. Over a CookieStore (or a gorilla CookieStore) it keeps the session
+// within the cookie budget, giving up what can be given up (CookieStore
+// says what, in which order).
 type SessionStorage struct {
 	store sessions.Store
 	w     http.ResponseWriter
@@ -175,8 +178,8 @@ func (s *SessionStorage) Renew(context.Context) error {
 }
 
 // Flush saves the session if anything changed since the last Flush. An empty
-// session is deleted (the cookie expires). Only one Set-Cookie for the session
-// is ever left on the response, however often Flush runs.
+// session is deleted (its cookies expire). Only one Set-Cookie per cookie of
+// the session is ever left on the response, however often Flush runs.
 func (s *SessionStorage) Flush(context.Context) error {
 	if !s.dirty || s.session == nil {
 		return nil
