@@ -135,7 +135,7 @@ func BenchmarkSignedInCheck(b *testing.B) {
 	ctx := context.Background()
 
 	// The same values, in gorilla's cookie store with keys from the same
-	// secret, as NewCookieStoreFromSecret built it.
+	// secret, as this SDK built it before CookieStore.
 	values := map[any]any{}
 	sess, _ := store.New(requestWith(cookies), logto.DefaultSessionName)
 	maps.Copy(values, sess.Values)
