@@ -2,6 +2,10 @@ package logto_test
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,18 +17,17 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/cookiekeys"
 )
 
-var (
-	benchAuthKey = []byte("0123456789abcdef0123456789abcdef")
-	benchEncKey  = []byte("fedcba9876543210fedcba9876543210")
-)
+// benchSecret is the cookie stores' secret in benchmarks and budget tests.
+var benchSecret = []byte("bench-session-secret-of-32+bytes!")
 
 // signedInCookie signs a user in through SessionStorage and returns the store
-// and the session cookie a browser would hold.
-func signedInCookie(b *testing.B, e *env, resources ...string) (*sessions.CookieStore, *http.Cookie) {
+// and the session cookies a browser would hold.
+func signedInCookie(b *testing.B, e *env, resources ...string) (*logto.CookieStore, []*http.Cookie) {
 	b.Helper()
-	store, err := logto.NewCookieStore(testRedirect, benchAuthKey, benchEncKey)
+	store, err := logto.NewCookieStore(testRedirect, benchSecret)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,56 +54,161 @@ func signedInCookie(b *testing.B, e *env, resources ...string) (*sessions.Cookie
 	if _, err := c.HandleSignInCallback(ctx, r); err != nil {
 		b.Fatal(err)
 	}
+	jar := map[string]string{}
+	applySetCookies(b, jar, w.Header(), logto.DefaultSessionName)
 	for _, res := range resources {
+		w = httptest.NewRecorder()
+		r = httptest.NewRequest(http.MethodGet, "http://app.test/", nil)
+		for _, ck := range jarCookies(jar) {
+			r.AddCookie(ck)
+		}
+		c = e.app.Client(logto.NewSessionStorage(store, w, r, ""))
 		if _, err := c.GetAccessToken(ctx, res); err != nil {
 			b.Fatal(err)
 		}
+		applySetCookies(b, jar, w.Header(), logto.DefaultSessionName)
 	}
-	for _, ck := range w.Result().Cookies() {
-		if ck.Name == logto.DefaultSessionName {
-			return store, ck
-		}
+	if len(jar) == 0 {
+		b.Fatal("no session cookie")
 	}
-	b.Fatal("no session cookie")
-	return nil, nil
+	return store, jarCookies(jar)
 }
 
-// decodeFloor is the floor of the per-request benchmarks: the bare
-// securecookie decode of the session cookie that base carries, and a look at
-// key.
-func decodeFloor(base *http.Request, store *sessions.CookieStore, key string) func(*testing.B) {
+// requestWith is a request to the app carrying cookies.
+func requestWith(cookies []*http.Cookie) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://app.test/", nil)
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	return r
+}
+
+// sealFloor is the floor of the per-request benchmarks: the bare work no
+// sealed cookie can skip, a base64url decode of the session cookie's value
+// and an AES-256-GCM open of the bytes, under the key the store derives
+// from benchSecret.
+func sealFloor(b *testing.B, cookies []*http.Cookie) func(*testing.B) {
+	if len(cookies) != 1 {
+		b.Fatalf("%d session cookies; the floor reads one", len(cookies))
+	}
+	keys, err := cookiekeys.SealingKeys([][]byte{benchSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	block, err := aes.NewCipher(keys[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := cookies[0].Value
+	ad := append([]byte{1}, logto.DefaultSessionName...)
 	return func(b *testing.B) {
-		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
-			r := base.WithContext(ctx)
-			ck, err := r.Cookie(logto.DefaultSessionName)
+			sealed, err := base64.RawURLEncoding.DecodeString(value)
 			if err != nil {
 				b.Fatal(err)
 			}
-			values := map[any]any{}
-			if err := securecookie.DecodeMulti(logto.DefaultSessionName, ck.Value, &values, store.Codecs...); err != nil {
+			if _, err := aead.Open(sealed[12:12], sealed[:12], sealed[12:], ad); err != nil {
 				b.Fatal(err)
-			}
-			if values[key] == "" {
-				b.Fatalf("no %s in the session", key)
 			}
 		}
 	}
 }
 
+// BenchmarkSignedInCheck is the per-request "is this user signed in" check
+// (IsAuthenticated through SessionStorage) on a CookieStore session: with
+// the cookie seen before (sdk: a signed-in user's cookie changes only when
+// the session does, and the store remembers what it opened) and seen for
+// the first time (sdk-first-sight: decoded and opened). Beside it, the same
+// check on the cookie of gorilla's CookieStore holding the same values
+// (gorilla, the store this SDK used before), gorilla's bare securecookie
+// decode of that cookie (gorilla-decode), and the floor: a bare base64url
+// decode and AES-GCM open of the CookieStore cookie (floor). Each reports
+// its cookie's size (cookie-B: name=value).
+func BenchmarkSignedInCheck(b *testing.B) {
+	e := newEnv(b, nil)
+	store, cookies := signedInCookie(b, e)
+	ctx := context.Background()
+
+	// The same values, in gorilla's cookie store with keys from the same
+	// secret, as this SDK built it before CookieStore.
+	values := map[any]any{}
+	sess, _ := store.New(requestWith(cookies), logto.DefaultSessionName)
+	maps.Copy(values, sess.Values)
+	pairs, err := cookiekeys.FromSecrets([][]byte{benchSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gorilla := sessions.NewCookieStore(pairs...)
+	gorilla.MaxAge(logto.DefaultSessionMaxAge)
+	encoded, err := securecookie.EncodeMulti(logto.DefaultSessionName, values, gorilla.Codecs...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gorillaCookies := []*http.Cookie{{Name: logto.DefaultSessionName, Value: encoded}}
+	size := func(cs []*http.Cookie) float64 {
+		n := 0
+		for _, c := range cs {
+			n += len(c.String())
+		}
+		return float64(n)
+	}
+
+	check := func(store sessions.Store, cookies []*http.Cookie, firstSight bool) func(*testing.B) {
+		return func(b *testing.B) {
+			base := requestWith(cookies)
+			b.ReportAllocs()
+			for b.Loop() {
+				if cs, ok := store.(*logto.CookieStore); ok && firstSight {
+					logto.ForgetOpenedSessions(cs)
+				}
+				r := base.WithContext(ctx)
+				ok, err := e.app.Client(logto.NewSessionStorage(store, nil, r, "")).IsAuthenticated(ctx)
+				if err != nil || !ok {
+					b.Fatalf("signed in = %v, %v", ok, err)
+				}
+			}
+			b.ReportMetric(size(cookies), "cookie-B")
+		}
+	}
+	b.Run("sdk", check(store, cookies, false))
+	b.Run("sdk-first-sight", check(store, cookies, true))
+	b.Run("gorilla", check(gorilla, gorillaCookies, false))
+	b.Run("gorilla-decode", func(b *testing.B) {
+		base := requestWith(gorillaCookies)
+		b.ReportAllocs()
+		for b.Loop() {
+			ck, err := base.Cookie(logto.DefaultSessionName)
+			if err != nil {
+				b.Fatal(err)
+			}
+			v := map[any]any{}
+			if err := securecookie.DecodeMulti(logto.DefaultSessionName, ck.Value, &v, gorilla.Codecs...); err != nil {
+				b.Fatal(err)
+			}
+			if v[logto.StorageKeyIDToken] == "" {
+				b.Fatal("no ID token")
+			}
+		}
+		b.ReportMetric(size(gorillaCookies), "cookie-B")
+	})
+	b.Run("floor", sealFloor(b, cookies))
+}
+
 // BenchmarkSessionCheck is the per-request "is this user signed in, and who"
-// check on a cookie session (sdk), beside its floor: a bare securecookie
-// decode of the same cookie (floor).
+// check on a cookie session (sdk), beside its floor: a bare base64url decode
+// and AES-GCM open of the same cookie (floor).
 func BenchmarkSessionCheck(b *testing.B) {
 	e := newEnv(b, nil)
-	store, cookie := signedInCookie(b, e)
-	base := httptest.NewRequest(http.MethodGet, "http://app.test/", nil)
-	base.AddCookie(cookie)
+	store, cookies := signedInCookie(b, e)
+	base := requestWith(cookies)
 	ctx := context.Background()
-	b.Logf("session cookie: %d bytes", len(cookie.Value))
 
-	b.Run("floor", decodeFloor(base, store, logto.StorageKeyIDToken))
+	b.Run("floor", sealFloor(b, cookies))
 	b.Run("sdk", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -184,17 +292,15 @@ func BenchmarkCallback(b *testing.B) {
 }
 
 // BenchmarkCachedAccessToken is GetAccessToken served from the cache of a
-// cookie session (sdk), beside the bare securecookie decode of the same
-// cookie (floor).
+// cookie session (sdk), beside the bare base64url decode and AES-GCM open
+// of the same cookie (floor).
 func BenchmarkCachedAccessToken(b *testing.B) {
 	e := newEnv(b, nil)
-	store, cookie := signedInCookie(b, e, testResource)
-	base := httptest.NewRequest(http.MethodGet, "http://app.test/", nil)
-	base.AddCookie(cookie)
+	store, cookies := signedInCookie(b, e, testResource)
+	base := requestWith(cookies)
 	ctx := context.Background()
-	b.Logf("session cookie with one resource token: %d bytes", len(cookie.Value))
 
-	b.Run("floor", decodeFloor(base, store, logto.StorageKeyAccessTokens+":"+testResource))
+	b.Run("floor", sealFloor(b, cookies))
 	b.Run("sdk", func(b *testing.B) {
 		e.p.ResetCounters()
 		b.ReportAllocs()

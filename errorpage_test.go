@@ -62,7 +62,7 @@ func TestWebErrorPageHidesInfrastructure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey, webEncKey)
+	store, err := logto.NewCookieStore("http://app.test/callback", webSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,18 +156,19 @@ func ExampleClient_SignOut() {
 	// false
 }
 
-// A cookie store whose keys come from one secret; the refresh token in the
-// cookie is encrypted. To rotate the secret, put the new one first.
-func ExampleNewCookieStoreFromSecret() {
+// A cookie store whose keys come from one secret: the cookie is encrypted
+// and authenticated, and holds a signed-in session in a few hundred bytes.
+// To rotate the secret, put the new one first.
+func ExampleNewCookieStore() {
 	// 32 random bytes or more, from your secret store (openssl rand -base64 32).
 	secret := []byte("9v4T6pZ2yQeX1mB8sK3nR7wL0aJ5hC2d")
-	store, err := logto.NewCookieStoreFromSecret("https://app.example.com/callback", secret)
+	store, err := logto.NewCookieStore("https://app.example.com/callback", secret)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(store.Options.Secure, store.Options.HttpOnly)
 
-	_, err = logto.NewCookieStoreFromSecret("https://app.example.com/callback", []byte("too short"))
+	_, err = logto.NewCookieStore("https://app.example.com/callback", []byte("too short"))
 	fmt.Println(errors.Is(err, logto.ErrInvalidConfig))
 	// Output:
 	// true true
@@ -187,9 +188,9 @@ func ExampleWebHandlers() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// 32-byte authentication and encryption keys from your secret store.
+	// A secret of 32 random bytes or more, from your secret store.
 	store, err := logto.NewCookieStore("https://app.example.com/callback",
-		[]byte("authentication-key-of-32-bytes!!"), []byte("encryption-key-of-32-bytes-long!"))
+		[]byte("session-secret-of-32-bytes-or-more"))
 	if err != nil {
 		log.Fatal(err)
 	}

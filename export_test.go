@@ -15,3 +15,14 @@ func SetLogoutReplayCacheSize(a *App, n int) {
 func SessionRecord(t time.Time, handle string) string {
 	return sessionRecord{started: t, seen: t, handle: handle}.encode()
 }
+
+// SetCookieStoreClock sets the clock s seals and opens cookies by.
+func SetCookieStoreClock(s *CookieStore, now func() time.Time) { s.now = now }
+
+// ForgetOpenedSessions empties what s remembers of the sessions it opened,
+// so the next read of any cookie decodes and opens it.
+func ForgetOpenedSessions(s *CookieStore) {
+	s.opened.mu.Lock()
+	s.opened.m, s.opened.bytes = nil, 0
+	s.opened.mu.Unlock()
+}

@@ -3,16 +3,11 @@ package logto
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
-
-	"github.com/seed098cf14d/logto/internal/cookiekeys"
 )
 
 // DefaultSessionName is the cookie (or session) name SessionStorage uses when
@@ -23,83 +18,14 @@ const DefaultSessionName = "logto"
 // NewCookieStore sets: 14 days, Logto's default refresh-token lifetime.
 const DefaultSessionMaxAge = 14 * 24 * 60 * 60
 
-// NewCookieStore returns a gorilla cookie store with the attributes a sign-in
-// session needs: HttpOnly, SameSite=Lax (the provider's redirect back to the
-// callback is a top-level navigation, so the cookie is sent), Path=/, and
-// Secure exactly when redirectURI is https, so http://localhost works in
-// development. keyPairs are as for sessions.NewCookieStore, except that the
-// encryption key is required: an authentication key of at least 32 bytes (64
-// recommended), then an encryption key of 16, 24 or 32 bytes, repeated for
-// rotation (newest first: the first pair seals, every pair opens). The
-// cookie holds the refresh token, which must not be readable by whoever sees
-// the cookie. Every problem is reported at once, wrapped in ErrInvalidConfig.
-// NewCookieStoreFromSecret derives the keys from one secret.
-func NewCookieStore(redirectURI string, keyPairs ...[]byte) (*sessions.CookieStore, error) {
-	var problems []error
-	if err := cookiekeys.CheckRedirectURI(redirectURI); err != nil {
-		problems = append(problems, fmt.Errorf("redirect URI: %w", err))
-	}
-	problems = append(problems, cookiekeys.Check(keyPairs, true)...)
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: cookie store: %w", ErrInvalidConfig, errors.Join(problems...))
-	}
-	store := sessions.NewCookieStore(keyPairs...)
-	store.Options = CookieOptions(redirectURI)
-	store.MaxAge(store.Options.MaxAge)
-	for _, codec := range store.Codecs {
-		if sc, ok := codec.(*securecookie.SecureCookie); ok {
-			sc.MaxLength(MaxCookieValueBytes)
-		}
-	}
-	return store, nil
-}
-
-// NewCookieStoreFromSecret is NewCookieStore with keys derived from secrets
-// by HKDF-SHA256 (RFC 5869), a distinct label per key: a 64-byte
-// authentication key and an AES-256 encryption key per secret. Each secret
-// must have at least 32 bytes (32 random bytes, say, from a secret store).
-// To rotate, put the new secret first and keep the old ones after it until
-// their cookies have expired: the first seals, all open.
-func NewCookieStoreFromSecret(redirectURI string, secrets ...[]byte) (*sessions.CookieStore, error) {
-	var problems []error
-	if err := cookiekeys.CheckRedirectURI(redirectURI); err != nil {
-		problems = append(problems, fmt.Errorf("redirect URI: %w", err))
-	}
-	pairs, err := cookiekeys.FromSecrets(secrets)
-	if err != nil {
-		problems = append(problems, err)
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: cookie store: %w", ErrInvalidConfig, errors.Join(problems...))
-	}
-	return NewCookieStore(redirectURI, pairs...)
-}
-
-// MaxCookieValueBytes caps the encoded session cookie value NewCookieStore
-// writes, leaving room for the name and attributes within the 4096 bytes a
-// browser keeps of a cookie. SessionStorage drops cached access tokens (they
-// can be minted again), then all but the newest pending sign-in, rather than
-// exceed it.
-const MaxCookieValueBytes = 3900
-
-// CookieOptions returns the session cookie attributes NewCookieStore uses, for
-// a store built some other way.
-func CookieOptions(redirectURI string) *sessions.Options {
-	u, err := url.Parse(redirectURI)
-	return &sessions.Options{
-		Path:     "/",
-		MaxAge:   DefaultSessionMaxAge,
-		HttpOnly: true,
-		Secure:   err == nil && u.Scheme == "https",
-		SameSite: http.SameSiteLaxMode,
-	}
-}
-
 // SessionStorage is a Storage over a gorilla sessions.Store for one request.
-// It buffers writes and sends them in a single Set-Cookie (or store save)
-// when the client calls Flush; code that writes to it directly must call
-// Flush before the response's headers are written. An undecodable, tampered
-// or expired session reads as empty, never as an error.
+// It buffers writes and sends them in one save (the session's cookies, or a
+// store save) when the client calls Flush; code that writes to it directly
+// must call Flush before the response's headers are written. An
+// undecodable, tampered or expired session reads as empty, never as an
+// error. Over a CookieStore (or a gorilla CookieStore) it keeps the session
+// within the cookie budget, giving up what can be given up (CookieStore
+// says what, in which order).
 type SessionStorage struct {
 	store sessions.Store
 	w     http.ResponseWriter
@@ -287,8 +213,8 @@ func (s *SessionStorage) Renew(context.Context) error {
 }
 
 // Flush saves the session if anything changed since the last Flush. An empty
-// session is deleted (the cookie expires). Only one Set-Cookie for the session
-// is ever left on the response, however often Flush runs.
+// session is deleted (its cookies expire). Only one Set-Cookie per cookie of
+// the session is ever left on the response, however often Flush runs.
 func (s *SessionStorage) Flush(context.Context) error {
 	if !s.dirty || s.session == nil {
 		return nil
@@ -314,81 +240,43 @@ func (s *SessionStorage) Flush(context.Context) error {
 	return nil
 }
 
-// save writes the session. A cookie store's session is encoded here, so that
-// one too large for a cookie (securecookie refuses values over its
-// MaxLength) gives up what it can rather than fail: first cached access
-// tokens, oldest first (they can be minted again), then pending sign-ins,
-// oldest first (other tabs' or planted by another site's links), but never
-// the one started last, whose return path goes before it does. The identity
-// (ID and refresh tokens) is never dropped. Any other store saves as it is.
+// save writes the session. A cookie session too large for its store (over
+// CookieStore's budget, or refused by a gorilla CookieStore's codec) gives up
+// what it can and is tried again (giveUp says in which order); the refresh
+// token is never given up. Any other store saves as it is.
 func (s *SessionStorage) save() error {
-	cs, ok := s.store.(*sessions.CookieStore)
-	if !ok {
+	switch cs := s.store.(type) {
+	case *CookieStore:
+		for {
+			cookies, err := cs.cookies(s.r, s.session)
+			if err == nil {
+				for _, c := range cookies {
+					http.SetCookie(s.w, c)
+				}
+				return nil
+			}
+			if !errors.Is(err, errSessionTooLarge) || !giveUp(s.session.Values, s.lastToken) {
+				return err
+			}
+		}
+	case *sessions.CookieStore:
+		for {
+			encoded, err := securecookie.EncodeMulti(s.name, s.session.Values, cs.Codecs...)
+			if err == nil {
+				http.SetCookie(s.w, sessions.NewCookie(s.name, encoded, s.session.Options))
+				return nil
+			}
+			if !giveUp(s.session.Values, s.lastToken) {
+				return err
+			}
+		}
+	default:
 		return s.session.Save(s.r, s.w)
 	}
-	for {
-		encoded, err := securecookie.EncodeMulti(s.name, s.session.Values, cs.Codecs...)
-		if err == nil {
-			http.SetCookie(s.w, sessions.NewCookie(s.name, encoded, s.session.Options))
-			return nil
-		}
-		if !dropCachedAccessToken(s.session.Values, s.lastToken) && !shrinkPendingValue(s.session.Values) {
-			return err
-		}
-	}
 }
 
-// shrinkPendingValue shrinks the pending sign-ins in values (shrinkPending)
-// and reports whether it could.
-func shrinkPendingValue(values map[any]any) bool {
-	raw, ok := values[StorageKeySignIn].(string)
-	if !ok {
-		return false
-	}
-	shrunk, ok := shrinkPending(raw)
-	if !ok {
-		return false
-	}
-	if shrunk == "" {
-		delete(values, StorageKeySignIn)
-	} else {
-		values[StorageKeySignIn] = shrunk
-	}
-	return true
-}
-
-// dropCachedAccessToken deletes one cached access token from values, the
-// one issued longest ago, and the one written last (just minted, and about
-// to be used) only when it is the last left. It reports whether it dropped
-// one.
-func dropCachedAccessToken(values map[any]any, keep string) bool {
-	var victim any
-	var victimIssued int64
-	for k, v := range values {
-		ks, ok := k.(string)
-		if !ok || !strings.HasPrefix(ks, StorageKeyAccessTokens+":") {
-			continue
-		}
-		vs, _ := v.(string)
-		issued := int64(-1) // unreadable: first to go
-		if t, ok := decodeToken(vs); ok {
-			issued = unixMilli(t.IssuedAt)
-		}
-		if ks == keep {
-			issued = math.MaxInt64
-		}
-		if victim == nil || issued < victimIssued || (issued == victimIssued && ks < victim.(string)) {
-			victim, victimIssued = k, issued
-		}
-	}
-	if victim == nil {
-		return false
-	}
-	delete(values, victim)
-	return true
-}
-
-// dropSetCookie removes earlier Set-Cookie lines for the cookie name.
+// dropSetCookie removes earlier Set-Cookie lines for the cookie name and
+// its chunks (CookieStore's name.1, name.2, ...).
 func dropSetCookie(h http.Header, name string) {
 	lines := h.Values("Set-Cookie")
 	if len(lines) == 0 {
@@ -396,7 +284,8 @@ func dropSetCookie(h http.Header, name string) {
 	}
 	kept := lines[:0:0]
 	for _, l := range lines {
-		if !strings.HasPrefix(l, name+"=") {
+		cookie, _, _ := strings.Cut(l, "=")
+		if _, chunk := chunkIndex(name, cookie); cookie != name && !chunk {
 			kept = append(kept, l)
 		}
 	}

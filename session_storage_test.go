@@ -1,12 +1,13 @@
 package logto_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,12 +22,12 @@ import (
 
 const ssRedirect = "http://app.test/callback"
 
-func ssStore(t testing.TB, keyPairs ...[]byte) *sessions.CookieStore {
+func ssStore(t testing.TB, secrets ...[]byte) *logto.CookieStore {
 	t.Helper()
-	if len(keyPairs) == 0 {
-		keyPairs = [][]byte{webAuthKey, webEncKey}
+	if len(secrets) == 0 {
+		secrets = [][]byte{webSecret}
 	}
-	store, err := logto.NewCookieStore(ssRedirect, keyPairs...)
+	store, err := logto.NewCookieStore(ssRedirect, secrets...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,17 +61,18 @@ func readSession(t testing.TB, store sessions.Store, cookie *http.Cookie, keys .
 
 // sessionStorageHarness drives SessionStorage across requests like a browser:
 // each reopen flushes the current request's storage and starts the next
-// request with the cookie it set (or without one it deleted).
+// request with the cookies it set (and without those it deleted).
 type sessionStorageHarness struct {
-	t      *testing.T
-	store  sessions.Store
-	cookie *http.Cookie
-	w      *httptest.ResponseRecorder
-	cur    *logto.SessionStorage
+	t     *testing.T
+	store sessions.Store
+	jar   map[string]string // the session's cookies, by name
+	w     *httptest.ResponseRecorder
+	last  http.Header // the response headers of the request before cur
+	cur   *logto.SessionStorage
 }
 
 func newSessionStorageHarness(t *testing.T, store sessions.Store) *sessionStorageHarness {
-	h := &sessionStorageHarness{t: t, store: store}
+	h := &sessionStorageHarness{t: t, store: store, jar: map[string]string{}}
 	h.next()
 	return h
 }
@@ -81,23 +83,56 @@ func (h *sessionStorageHarness) next() *logto.SessionStorage {
 		if err := h.cur.Flush(context.Background()); err != nil {
 			h.t.Fatal(err)
 		}
-		if cs := setCookies(h.t, h.w.Header(), logto.DefaultSessionName); len(cs) > 0 {
-			if len(cs) > 1 {
-				h.t.Fatalf("%d Set-Cookie lines for the session", len(cs))
-			}
-			h.cookie = cs[0]
-			if h.cookie.MaxAge < 0 {
-				h.cookie = nil
-			}
-		}
+		applySetCookies(h.t, h.jar, h.w.Header(), logto.DefaultSessionName)
+		h.last = h.w.Header()
 	}
 	h.w = httptest.NewRecorder()
-	r := ssRequest()
-	if h.cookie != nil {
-		r = ssRequest(&http.Cookie{Name: h.cookie.Name, Value: h.cookie.Value})
-	}
-	h.cur = logto.NewSessionStorage(h.store, h.w, r, "")
+	h.cur = logto.NewSessionStorage(h.store, h.w, ssRequest(jarCookies(h.jar)...), "")
 	return h.cur
+}
+
+// applySetCookies updates jar, a browser's cookies of the session name
+// (the cookie name and its chunks name.1, name.2, ...), with the Set-Cookie
+// lines of h, and fails the test when a line is over the budget or a cookie
+// is set twice.
+func applySetCookies(t testing.TB, jar map[string]string, h http.Header, name string) {
+	t.Helper()
+	seen := map[string]bool{}
+	total := 0
+	for _, line := range h.Values("Set-Cookie") {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatalf("unparsable Set-Cookie %q: %v", line, err)
+		}
+		if c.Name != name && !strings.HasPrefix(c.Name, name+".") {
+			continue
+		}
+		if seen[c.Name] {
+			t.Fatalf("two Set-Cookie lines for %s: %q", c.Name, h.Values("Set-Cookie"))
+		}
+		seen[c.Name] = true
+		if len(line) > logto.MaxCookieBytes {
+			t.Fatalf("a Set-Cookie line of %d bytes (> %d)", len(line), logto.MaxCookieBytes)
+		}
+		total += len(line)
+		if c.MaxAge < 0 {
+			delete(jar, c.Name)
+		} else {
+			jar[c.Name] = c.Value
+		}
+	}
+	if total > logto.MaxSessionCookieBytes {
+		t.Fatalf("Set-Cookie lines of %d bytes in all (> %d)", total, logto.MaxSessionCookieBytes)
+	}
+}
+
+// jarCookies are the cookies of jar, as a request carries them.
+func jarCookies(jar map[string]string) []*http.Cookie {
+	var out []*http.Cookie
+	for _, k := range slices.Sorted(maps.Keys(jar)) {
+		out = append(out, &http.Cookie{Name: k, Value: jar[k]})
+	}
+	return out
 }
 
 // storageImpl is a Storage implementation under the shared contract: open
@@ -115,17 +150,21 @@ func storageImpls() []storageImpl {
 			return m, func() logto.Storage { return m }
 		}
 	}
-	cookie := func(keyPairs ...[]byte) func(*testing.T) (logto.Storage, func() logto.Storage) {
+	cookie := func(store func(t *testing.T) sessions.Store) func(*testing.T) (logto.Storage, func() logto.Storage) {
 		return func(t *testing.T) (logto.Storage, func() logto.Storage) {
-			h := newSessionStorageHarness(t, ssStore(t, keyPairs...))
+			h := newSessionStorageHarness(t, store(t))
 			return h.cur, func() logto.Storage { return h.next() }
 		}
 	}
 	return []storageImpl{
 		{"MemoryStorage", memory(logto.NewMemoryStorage)},
 		{"zero MemoryStorage", memory(func() *logto.MemoryStorage { return &logto.MemoryStorage{} })},
-		{"SessionStorage cookie, AES-128", cookie(webAuthKey, []byte("0123456789abcdef"))},
-		{"SessionStorage cookie, AES-256", cookie(webAuthKey, []byte("0123456789abcdef0123456789abcdef"))},
+		{"SessionStorage CookieStore", cookie(func(t *testing.T) sessions.Store { return ssStore(t) })},
+		{"SessionStorage CookieStore, rotated secrets", cookie(func(t *testing.T) sessions.Store { return ssStore(t, webSecret, webOtherSecret) })},
+		// A gorilla CookieStore of the app's own making still works.
+		{"SessionStorage gorilla CookieStore", cookie(func(*testing.T) sessions.Store {
+			return sessions.NewCookieStore([]byte("gorilla-authentication-key-32+bytes"), []byte("gorilla-encryption-key-32-bytes!"))
+		})},
 	}
 }
 
@@ -229,9 +268,8 @@ func TestSessionStorageEmptySessionDeletesCookie(t *testing.T) {
 
 func TestSessionStorageNameAndRotation(t *testing.T) {
 	ctx := context.Background()
-	oldKey, newKey := webOtherKey, webAuthKey
-	oldEnc, newEnc := []byte("old-encryption-key-of-32-bytes!!"), webEncKey
-	old := ssStore(t, oldKey, oldEnc)
+	oldSecret, newSecret := webOtherSecret, webSecret
+	old := ssStore(t, oldSecret)
 	w := httptest.NewRecorder()
 	s := logto.NewSessionStorage(old, w, ssRequest(), "app_session")
 	if err := errors.Join(s.Set(ctx, "k", "v"), s.Flush(ctx)); err != nil {
@@ -244,7 +282,7 @@ func TestSessionStorageNameAndRotation(t *testing.T) {
 
 	// After rotation (newest key first) the old cookie still reads, and
 	// what is written next is signed with the new key.
-	rotated := ssStore(t, newKey, newEnc, oldKey, oldEnc)
+	rotated := ssStore(t, newSecret, oldSecret)
 	w = httptest.NewRecorder()
 	s = logto.NewSessionStorage(rotated, w, ssRequest(c), "app_session")
 	if v, err := s.Get(ctx, "k"); err != nil || v != "v" {
@@ -254,66 +292,13 @@ func TestSessionStorageNameAndRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = oneSetCookie(t, w.Header(), "app_session")
-	s = logto.NewSessionStorage(ssStore(t, newKey, newEnc), httptest.NewRecorder(), ssRequest(c), "app_session")
+	s = logto.NewSessionStorage(ssStore(t, newSecret), httptest.NewRecorder(), ssRequest(c), "app_session")
 	if v, err := s.Get(ctx, "k"); err != nil || v != "v2" {
 		t.Errorf("new key alone reads %q %v", v, err)
 	}
 	s = logto.NewSessionStorage(old, httptest.NewRecorder(), ssRequest(c), "app_session")
 	if v, err := s.Get(ctx, "k"); err != nil || v != "" {
 		t.Errorf("the retired key still reads the new cookie: %q %v", v, err)
-	}
-}
-
-func TestNewCookieStore(t *testing.T) {
-	k := func(n int) []byte { return bytes.Repeat([]byte{'k'}, n) }
-	cases := []struct {
-		name     string
-		redirect string
-		keys     [][]byte
-		ok       bool
-	}{
-		{"no key", ssRedirect, nil, false},
-		{"nil key", ssRedirect, [][]byte{nil}, false},
-		{"short key", ssRedirect, [][]byte{k(31), k(32)}, false},
-		{"no encryption key", ssRedirect, [][]byte{k(32)}, false},
-		{"nil encryption key", ssRedirect, [][]byte{k(32), nil}, false},
-		{"no encryption key in an older pair", ssRedirect, [][]byte{k(32), k(32), k(64), nil}, false},
-		{"encryption key of 15 bytes", ssRedirect, [][]byte{k(32), k(15)}, false},
-		{"encryption key of 33 bytes", ssRedirect, [][]byte{k(32), k(33)}, false},
-		{"bad encryption key of an older pair", ssRedirect, [][]byte{k(32), k(16), k(32), k(8)}, false},
-		{"empty, non-nil encryption key (an unset variable)", ssRedirect, [][]byte{k(32), []byte{}}, false},
-		{"short authentication key of an older pair", ssRedirect, [][]byte{k(32), k(32), k(8), k(32)}, false},
-		{"relative redirect URI", "/callback", [][]byte{k(32), k(32)}, false},
-		{"redirect URI with a fragment", "https://app.example/cb#x", [][]byte{k(32), k(32)}, false},
-		{"redirect URI of another scheme", "ftp://app.example/cb", [][]byte{k(32), k(32)}, false},
-
-		{"64-byte authentication key", ssRedirect, [][]byte{k(64), k(32)}, true},
-		{"AES-128", ssRedirect, [][]byte{k(32), k(16)}, true},
-		{"AES-192", ssRedirect, [][]byte{k(32), k(24)}, true},
-		{"AES-256", ssRedirect, [][]byte{k(32), k(32)}, true},
-		{"encrypted, rotated", ssRedirect, [][]byte{k(32), k(32), k(64), k(16)}, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			store, err := logto.NewCookieStore(tc.redirect, tc.keys...)
-			if !tc.ok {
-				if !errors.Is(err, logto.ErrInvalidConfig) || store != nil {
-					t.Fatalf("got %v, %v; want nil and ErrInvalidConfig", store, err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			// An accepted store must be able to write and read a session.
-			h := newSessionStorageHarness(t, store)
-			if err := h.cur.Set(context.Background(), "k", "v"); err != nil {
-				t.Fatal(err)
-			}
-			if v, err := h.next().Get(context.Background(), "k"); err != nil || v != "v" {
-				t.Errorf("round trip: %q %v", v, err)
-			}
-		})
 	}
 }
 
@@ -337,7 +322,7 @@ func TestSessionStoreFailures(t *testing.T) {
 	var decodeErr, usageErr error
 	{
 		var dst map[any]any
-		decodeErr = securecookie.New(webAuthKey, nil).Decode("logto", "garbage", &dst)
+		decodeErr = securecookie.New([]byte("an-authentication-key-of-32-bytes"), nil).Decode("logto", "garbage", &dst)
 		usageErr = securecookie.New(nil, nil).Decode("logto", "garbage", &dst)
 		var ce securecookie.Error
 		if !errors.As(decodeErr, &ce) || !ce.IsDecode() || !errors.As(usageErr, &ce) || ce.IsDecode() {
@@ -508,7 +493,7 @@ func TestSessionStorageWriteAfterDelete(t *testing.T) {
 // Renew must give a server-side session a new ID: a session ID planted in the
 // browser before sign-in must not come to name the signed-in session.
 func TestSessionStorageRenewChangesServerSideID(t *testing.T) {
-	store := sessions.NewFilesystemStore(t.TempDir(), webAuthKey)
+	store := sessions.NewFilesystemStore(t.TempDir(), []byte("an-authentication-key-of-32-bytes"))
 	ctx := context.Background()
 
 	// The attacker's session, and its cookie.

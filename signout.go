@@ -62,6 +62,11 @@ func (c *Client) SignOut(ctx context.Context, opts SignOutOptions) (*SignOutResu
 		// the race window: a copy of its cookie buys nothing.
 		c.app.refresher.end(sessionBinding(claims), s.now())
 	}
+	if isReducedIDToken(idToken) {
+		// A cookie session kept only a record of the ID token's claims
+		// (CookieStore): unsigned, the provider would refuse it as a hint.
+		idToken = ""
+	}
 	refresh, err := c.storage.Get(ctx, StorageKeyRefreshToken)
 	if err != nil {
 		return nil, storageErr("get", StorageKeyRefreshToken, err)

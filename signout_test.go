@@ -121,7 +121,7 @@ func TestWebSignOutBehindProxy(t *testing.T) {
 		c.RedirectURI = proxiedRedirect
 		p.RedirectURIs = []string{proxiedRedirect}
 	})
-	store, err := logto.NewCookieStore(proxiedRedirect, webAuthKey, webEncKey)
+	store, err := logto.NewCookieStore(proxiedRedirect, webSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ type Storage interface {
 }
 
 // Flusher is implemented by a Storage that buffers writes (SessionStorage
-// buffers them into one Set-Cookie). The client calls Flush once at the end
+// buffers them into one save of the session's cookies). The client calls Flush once at the end
 // of every flow that wrote something, successful or not.
 type Flusher interface {
 	Flush(ctx context.Context) error

@@ -91,7 +91,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestTokenSourceConcurrentUse(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	store, err := logto.NewCookieStore(testRedirect, make([]byte, 32), make([]byte, 32))
+	store, err := logto.NewCookieStore(testRedirect, make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,9 +22,8 @@ import (
 )
 
 var (
-	webAuthKey  = []byte("web-test-authentication-key-0032")
-	webOtherKey = []byte("another-authentication-key-00032")
-	webEncKey   = []byte("web-test-encryption-key-32-bytes")
+	webSecret      = []byte("web-test-session-secret-of-32+bytes")
+	webOtherSecret = []byte("another-session-secret-of-32+bytes")
 )
 
 // webApp is an application served over HTTP with WebHandlers, signing in
@@ -34,7 +33,7 @@ type webApp struct {
 	p     *logtotest.Provider
 	app   *logto.App
 	h     *logto.WebHandlers
-	store *sessions.CookieStore
+	store *logto.CookieStore
 	srv   *httptest.Server
 	logs  *syncBuffer // the App's log, as text
 }
@@ -71,7 +70,7 @@ func newWebAppWith(t *testing.T, editCfg func(*logto.Config, *logtotest.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := logto.NewCookieStore(redirect, webAuthKey, webEncKey)
+	store, err := logto.NewCookieStore(redirect, webSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +595,7 @@ func encodeSession(t *testing.T, store sessions.Store, name string, values map[s
 
 func TestWebUndecodableCookie(t *testing.T) {
 	a := newWebApp(t, nil)
-	otherStore, err := logto.NewCookieStore(a.srv.URL+"/callback", webOtherKey, webEncKey)
+	otherStore, err := logto.NewCookieStore(a.srv.URL+"/callback", webOtherSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,7 +659,7 @@ func TestWebCookieAttributes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.redirect, func(t *testing.T) {
-			store, err := logto.NewCookieStore(tc.redirect, webAuthKey, webEncKey)
+			store, err := logto.NewCookieStore(tc.redirect, webSecret)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -693,7 +692,7 @@ func TestWebCookieAttributes(t *testing.T) {
 
 func TestSessionStorageOneSetCookie(t *testing.T) {
 	ctx := context.Background()
-	store, err := logto.NewCookieStore("http://app.test/callback", webAuthKey, webEncKey)
+	store, err := logto.NewCookieStore("http://app.test/callback", webSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -207,6 +207,9 @@ type ProviderOptions struct {
 	RedirectURI, PostLogoutRedirectURI string
 	// AccessTokenTTL is the lifetime of every access token; zero means 1 h.
 	AccessTokenTTL time.Duration
+	// ExtraOrganizations makes the e2e user a member of that many more
+	// organizations (Logto-shaped IDs, role member): a large ID token.
+	ExtraOrganizations int
 }
 
 // startProvider starts the provider on a free loopback port and waits (at
@@ -252,6 +255,7 @@ func startProvider(t testing.TB, opts ProviderOptions) *Provider {
 		"REDIRECT_URI="+opts.RedirectURI,
 		"POST_LOGOUT_REDIRECT_URI="+opts.PostLogoutRedirectURI,
 		"ACCESS_TOKEN_TTL="+strconv.FormatInt(ttl, 10),
+		"EXTRA_ORGANIZATIONS="+strconv.Itoa(opts.ExtraOrganizations),
 	)
 	p.proc = startProcess(t, "provider", cmd)
 
@@ -500,28 +504,36 @@ type Browser struct {
 }
 
 // cookieRecorder is a transport that notes the largest Set-Cookie header
-// line one host sent.
+// line one host sent, the most bytes of Set-Cookie lines in one of its
+// responses, and the largest Cookie header sent to it.
 type cookieRecorder struct {
-	next    http.RoundTripper
-	host    string
-	mu      sync.Mutex
-	largest int
-	count   int
+	next         http.RoundTripper
+	host         string
+	mu           sync.Mutex
+	largest      int
+	largestTotal int
+	largestSent  int
+	count        int
 }
 
 func (c *cookieRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	sent := len(strings.Join(req.Header.Values("Cookie"), "; "))
 	resp, err := c.next.RoundTrip(req)
 	if err != nil || req.URL.Host != c.host {
 		return resp, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.largestSent = max(c.largestSent, sent)
+	total := 0
 	for _, v := range resp.Header.Values("Set-Cookie") {
 		c.count++
 		// The header a browser has to store: "Set-Cookie: " is not part of
 		// the cookie; name=value and the attributes are.
 		c.largest = max(c.largest, len(v))
+		total += len(v)
 	}
+	c.largestTotal = max(c.largestTotal, total)
 	return resp, nil
 }
 
@@ -565,6 +577,22 @@ func (b *Browser) LargestSetCookie() int {
 	b.rec.mu.Lock()
 	defer b.rec.mu.Unlock()
 	return b.rec.largest
+}
+
+// LargestSetCookieTotal is the most bytes of Set-Cookie header values the
+// app has sent this browser in one response.
+func (b *Browser) LargestSetCookieTotal() int {
+	b.rec.mu.Lock()
+	defer b.rec.mu.Unlock()
+	return b.rec.largestTotal
+}
+
+// LargestCookieHeader is the length of the longest Cookie header this
+// browser has sent the app.
+func (b *Browser) LargestCookieHeader() int {
+	b.rec.mu.Lock()
+	defer b.rec.mu.Unlock()
+	return b.rec.largestSent
 }
 
 // SetCookies is how many Set-Cookie headers the app has sent this browser.

@@ -12,6 +12,8 @@
 //   REDIRECT_URI              its redirect URI
 //   POST_LOGOUT_REDIRECT_URI  its post-logout redirect URI
 //   ACCESS_TOKEN_TTL          access token lifetime in seconds (default 3600)
+//   EXTRA_ORGANIZATIONS       more organizations the e2e user belongs to, with
+//                             Logto-shaped IDs (default 0): a large ID token
 //
 // See README.md beside this file for what is Logto-like and how organization
 // tokens are built from the engine's extension points.
@@ -38,6 +40,10 @@ const ACCESS_TOKEN_TTL = Number(setting('ACCESS_TOKEN_TTL', '3600'));
 if (!Number.isInteger(ACCESS_TOKEN_TTL) || ACCESS_TOKEN_TTL <= 0) {
   throw new TypeError(`ACCESS_TOKEN_TTL must be a positive integer, got ${setting('ACCESS_TOKEN_TTL')}`);
 }
+const EXTRA_ORGANIZATIONS = Number(setting('EXTRA_ORGANIZATIONS', '0'));
+if (!Number.isInteger(EXTRA_ORGANIZATIONS) || EXTRA_ORGANIZATIONS < 0) {
+  throw new TypeError(`EXTRA_ORGANIZATIONS must be a non-negative integer, got ${setting('EXTRA_ORGANIZATIONS')}`);
+}
 
 // --------------------------------------------------------------- directory
 
@@ -61,6 +67,14 @@ const ORGANIZATIONS = {
   'org-other': { name: 'Other Organization', description: 'No e2e user here' },
 };
 
+// logtoLikeId is the i-th extra organization's ID, shaped like Logto's
+// (12 characters of [0-9a-z]) and the same every run.
+function logtoLikeId(i) {
+  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+  const digest = crypto.createHash('sha256').update(`organization ${i}`).digest();
+  return Array.from(digest.subarray(0, 12), (b) => alphabet[b % alphabet.length]).join('');
+}
+
 const nowMs = Date.now();
 const ACCOUNTS = {
   'e2e-user': {
@@ -81,6 +95,14 @@ const ACCOUNTS = {
     updated_at: nowMs,
   },
 };
+
+// A user in many organizations, as Logto users of big tenants are: each
+// extra organization gives the role "member" and read:members.
+for (let i = 0; i < EXTRA_ORGANIZATIONS; i += 1) {
+  const id = logtoLikeId(i);
+  ORGANIZATIONS[id] = { name: `Organization ${i}`, description: 'One of many' };
+  ACCOUNTS['e2e-user'].organizations[id] = { roles: ['member'], scope: 'read:members' };
+}
 
 function accountClaims(accountId, use) {
   const a = ACCOUNTS[accountId];

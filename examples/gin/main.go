@@ -176,8 +176,8 @@ func newRouter(s *settings) (*gin.Engine, error) {
 		return nil, err
 	}
 	// The cookie holds the refresh token: it is sealed (encrypted and
-	// signed) with keys derived from the secret.
-	store, err := logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
+	// authenticated) with a key derived from the secret.
+	store, err := logto.NewCookieStore(s.baseURL+"/callback", s.sessionSecret)
 	if err != nil {
 		return nil, err
 	}

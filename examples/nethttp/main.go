@@ -248,8 +248,8 @@ func newHandler(s *settings) (http.Handler, error) {
 		}
 	case s.redisURL == "":
 		// The cookie holds the refresh token: it is sealed (encrypted and
-		// signed) with keys derived from the secret.
-		store, err = logto.NewCookieStoreFromSecret(s.baseURL+"/callback", s.sessionSecret)
+		// authenticated) with a key derived from the secret.
+		store, err = logto.NewCookieStore(s.baseURL+"/callback", s.sessionSecret)
 		// A cookie session lives in the browser: the App records the
 		// sessions a logout names and refuses them from their next request.
 		backchannel = app.BackchannelLogoutHandler(nil)

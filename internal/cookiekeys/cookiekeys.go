@@ -1,7 +1,7 @@
 // Package cookiekeys checks what a session cookie store is built from, its
-// key pairs and the redirect URI that decides whether the cookie is Secure,
-// and derives key pairs from secrets. logto.NewCookieStore and
-// redisstore.New share it, so both accept and refuse the same keys.
+// keys or secrets and the redirect URI that decides whether the cookie is
+// Secure, and derives keys from secrets with HKDF-SHA256. logto.NewCookieStore
+// and redisstore share it, so both accept and refuse the same secrets.
 package cookiekeys
 
 import (
@@ -24,6 +24,10 @@ const MinSecretBytes = 32
 const (
 	authInfo = "logto session cookie authentication key v1"
 	encInfo  = "logto session cookie encryption key v1"
+	// sealInfo labels the AES-256-GCM key of logto.CookieStore's codec, a
+	// construction apart from the pair above (gorilla/securecookie's
+	// AES-CTR and HMAC), so no key ever serves two.
+	sealInfo = "logto session cookie AES-256-GCM key v1"
 )
 
 // Derived key lengths: a 64-byte HMAC-SHA256 key (gorilla/securecookie's
@@ -96,17 +100,8 @@ func CheckRedirectURI(raw string) error {
 // the new one first. Every secret must have at least MinSecretBytes; the
 // returned error lists every problem.
 func FromSecrets(secrets [][]byte) ([][]byte, error) {
-	var problems []error
-	if len(secrets) == 0 {
-		problems = append(problems, fmt.Errorf("a secret of at least %d bytes is required", MinSecretBytes))
-	}
-	for i, s := range secrets {
-		if len(s) < MinSecretBytes {
-			problems = append(problems, fmt.Errorf("secret %d has %d bytes; at least %d are required", i, len(s), MinSecretBytes))
-		}
-	}
-	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+	if err := checkSecrets(secrets); err != nil {
+		return nil, err
 	}
 	pairs := make([][]byte, 0, 2*len(secrets))
 	for _, s := range secrets {
@@ -121,4 +116,38 @@ func FromSecrets(secrets [][]byte) ([][]byte, error) {
 		pairs = append(pairs, auth, enc)
 	}
 	return pairs, nil
+}
+
+// SealingKeys derives one AES-256 key per secret, in order, with
+// HKDF-SHA256 under a label of its own, for an AEAD that both encrypts and
+// authenticates. As with FromSecrets, the first key seals and every key
+// opens, every secret must have at least MinSecretBytes, and the returned
+// error lists every problem.
+func SealingKeys(secrets [][]byte) ([][]byte, error) {
+	if err := checkSecrets(secrets); err != nil {
+		return nil, err
+	}
+	keys := make([][]byte, 0, len(secrets))
+	for _, s := range secrets {
+		k, err := hkdf.Key(sha256.New, s, nil, sealInfo, encKeyBytes)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// checkSecrets returns every problem of secrets, joined, or nil.
+func checkSecrets(secrets [][]byte) error {
+	var problems []error
+	if len(secrets) == 0 {
+		problems = append(problems, fmt.Errorf("a secret of at least %d bytes is required", MinSecretBytes))
+	}
+	for i, s := range secrets {
+		if len(s) < MinSecretBytes {
+			problems = append(problems, fmt.Errorf("secret %d has %d bytes; at least %d are required", i, len(s), MinSecretBytes))
+		}
+	}
+	return errors.Join(problems...)
 }

@@ -105,3 +105,39 @@ func TestFromSecrets(t *testing.T) {
 		t.Errorf("error %v does not list its problems", err)
 	}
 }
+
+func TestSealingKeys(t *testing.T) {
+	a := []byte("secret A, at least thirty-two bytes")
+	b := []byte("secret B, at least thirty-two bytes")
+	keys, err := SealingKeys([][]byte{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || len(keys[0]) != 32 || len(keys[1]) != 32 {
+		t.Fatalf("keys of lengths %d, want two of 32", len(keys))
+	}
+	if bytes.Equal(keys[0], keys[1]) {
+		t.Error("two secrets give one key")
+	}
+	// A key of its own: never one of the gorilla pair of the same secret.
+	pairs, err := FromSecrets([][]byte{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(keys[0], pairs[1]) || bytes.Equal(keys[0], pairs[0][:32]) || bytes.Equal(keys[0], pairs[0][32:]) {
+		t.Error("the sealing key repeats a key FromSecrets derives")
+	}
+	again, _ := SealingKeys([][]byte{a})
+	if !bytes.Equal(again[0], keys[0]) {
+		t.Error("derivation is not deterministic: replicas with one secret would not share cookies")
+	}
+	_, err = SealingKeys([][]byte{a, b[:31], nil})
+	for _, w := range []string{"secret 1 has 31 bytes", "secret 2 has 0 bytes"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not mention %q", err, w)
+		}
+	}
+	if _, err := SealingKeys(nil); err == nil {
+		t.Error("no secret: no error")
+	}
+}
