@@ -14,9 +14,10 @@ import (
 // given none.
 const DefaultSessionName = "logto"
 
-// DefaultSessionMaxAge is the session lifetime, in seconds, that
-// NewCookieStore sets: 14 days, Logto's default refresh-token lifetime.
-const DefaultSessionMaxAge = 14 * 24 * 60 * 60
+// DefaultSessionMaxAge is the cookie (and server-side session) lifetime, in
+// seconds, that the SDK's stores set: DefaultSessionAbsoluteTimeout, 7
+// days, past which the client ends a session anyway.
+const DefaultSessionMaxAge = 7 * 24 * 60 * 60
 
 // SessionStorage is a Storage over a gorilla sessions.Store for one request.
 // It buffers writes and sends them in one save (the session's cookies, or a

@@ -25,7 +25,7 @@
 // random one, so it stays under 200 bytes. A cookie that does not open, or
 // names a session the store does not hold, is a new empty session ("not
 // signed in"): a guessed, forged or stale ID reads as no one. A session
-// lives MaxAge seconds (the cookie's, 14 days by default) from its last
+// lives MaxAge seconds (the cookie's, 7 days by default) from its last
 // save; Save gives a session whose ID was cleared (by
 // logto.SessionStorage.Renew, at every sign-in) a new ID and deletes the
 // one the browser presented, so an ID planted before sign-in never names

@@ -391,7 +391,7 @@ func TestSessionLifetime(t *testing.T) {
 	ctx := context.Background()
 	full := time.Duration(logto.DefaultSessionMaxAge) * time.Second
 
-	t.Run("default is 14 days, renewed on save", func(t *testing.T) {
+	t.Run("default is 7 days, renewed on save", func(t *testing.T) {
 		clk := newFakeClock()
 		store := newStore(t)
 		store.Now = clk.Now
@@ -401,9 +401,9 @@ func TestSessionLifetime(t *testing.T) {
 		clk.Advance(full - time.Minute)
 		s := h.open()
 		if get(t, s, logto.StorageKeyIDToken) != "token" {
-			t.Fatal("the session ended before 14 days")
+			t.Fatal("the session ended before 7 days")
 		}
-		must(t, s.Set(ctx, "k", "v")) // a save: 14 days again from now
+		must(t, s.Set(ctx, "k", "v")) // a save: 7 days again from now
 		h.next()
 		clk.Advance(full - time.Minute)
 		if get(t, h.open(), logto.StorageKeyIDToken) != "token" {
@@ -411,7 +411,7 @@ func TestSessionLifetime(t *testing.T) {
 		}
 		clk.Advance(2 * time.Minute)
 		if v := get(t, h.open(), logto.StorageKeyIDToken); v != "" {
-			t.Fatalf("the session outlived 14 days from its last save: %q", v)
+			t.Fatalf("the session outlived 7 days from its last save: %q", v)
 		}
 	})
 

@@ -19,7 +19,7 @@
 // whatever the session holds: a session may cache as many access tokens as
 // the app needs. The session's values (strings) live under
 // <Prefix>session:<id>, with a version that every save bumps, and expire
-// after the cookie's MaxAge (14 days by default, Logto's refresh-token
+// after the cookie's MaxAge (7 days by default, the SDK's absolute session
 // lifetime), counted from the last save.
 //
 // Failures are told apart the way logto.Storage asks: a cookie that does not

@@ -450,7 +450,7 @@ func TestSessionLifetime(t *testing.T) {
 	day := 24 * time.Hour
 	full := time.Duration(logto.DefaultSessionMaxAge) * time.Second
 
-	t.Run("default is 14 days, renewed on save", func(t *testing.T) {
+	t.Run("default is 7 days, renewed on save", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		h := newHarness(t, f.store, "")
@@ -458,14 +458,14 @@ func TestSessionLifetime(t *testing.T) {
 		s := h.next()
 		key := f.key(f.onlySessionID())
 		ttl := f.client.TTL(ctx, key).Val()
-		if full != 14*day || ttl > full || ttl < full-time.Minute {
-			t.Fatalf("TTL %v, want 14 days", ttl)
+		if full != 7*day || ttl > full || ttl < full-time.Minute {
+			t.Fatalf("TTL %v, want 7 days", ttl)
 		}
 		must(t, f.client.Expire(ctx, key, time.Hour).Err())
 		must(t, s.Set(ctx, "k", "v2"))
 		h.next()
 		if ttl := f.client.TTL(ctx, key).Val(); ttl < full-time.Minute {
-			t.Errorf("TTL after a save %v, want it back to 14 days", ttl)
+			t.Errorf("TTL after a save %v, want it back to 7 days", ttl)
 		}
 	})
 
@@ -480,7 +480,7 @@ func TestSessionLifetime(t *testing.T) {
 			t.Errorf("cookie %+v, want no Max-Age or Expires", h.cookie)
 		}
 		if ttl := f.client.TTL(ctx, f.key(f.onlySessionID())).Val(); ttl < full-time.Minute {
-			t.Errorf("TTL %v, want 14 days", ttl)
+			t.Errorf("TTL %v, want 7 days", ttl)
 		}
 	})
 
