@@ -184,8 +184,12 @@ func (p *process) stop() {
 // failf fails the test with the process's output attached.
 func (p *process) failf(t testing.TB, format string, args ...any) {
 	t.Helper()
-	t.Fatalf("%s\n%s exit: %v\n%s stdout:\n%s\n%s stderr:\n%s", fmt.Sprintf(format, args...),
-		p.name, p.err, p.name, p.stdout.String(), p.name, p.stderr.String())
+	exit := "still running"
+	if !p.running() {
+		exit = fmt.Sprint(p.err) // written before exited was closed
+	}
+	t.Fatalf("%s\n%s exit: %s\n%s stdout:\n%s\n%s stderr:\n%s", fmt.Sprintf(format, args...),
+		p.name, exit, p.name, p.stdout.String(), p.name, p.stderr.String())
 }
 
 // ------------------------------------------------------------------ provider
@@ -261,7 +265,9 @@ func startProvider(t testing.TB, opts ProviderOptions) *Provider {
 
 	discoveryURL := p.Issuer + "/.well-known/openid-configuration"
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(20 * time.Second)
+	// Node starts in about a second; a CI machine busy with other test
+	// binaries has been seen to take over 20.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if !p.proc.running() {
 			p.proc.failf(t, "the provider exited before its discovery document answered")
@@ -281,7 +287,7 @@ func startProvider(t testing.TB, opts ProviderOptions) *Provider {
 			}
 		}
 		if time.Now().After(deadline) {
-			p.proc.failf(t, "%s did not answer within 20 s (last error: %v)", discoveryURL, err)
+			p.proc.failf(t, "%s did not answer within 60 s (last error: %v)", discoveryURL, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
