@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -90,5 +91,60 @@ func TestCookieSessionManyOrganizations(t *testing.T) {
 	}
 	if n := b.LargestCookieHeader(); n > 8192 {
 		t.Errorf("the browser sent a %d-byte Cookie header; at most 8192", n)
+	}
+}
+
+// TestCookieBudgetTable measures, against the node provider, the cookie
+// bytes of a cookie session holding 0, 1, 3 and 10 resource tokens, and of
+// users in 1, 10, 60 and 200 organizations (after sign-in and the claims,
+// then one organization token), and holds every case to the budget: no
+// Set-Cookie line over 4096 bytes, no response's lines or Cookie header
+// over 8192. The figures are in the README's cookie budget.
+func TestCookieBudgetTable(t *testing.T) {
+	check := func(t *testing.T, b *Browser, what string) {
+		t.Helper()
+		t.Logf("%s: largest Cookie header %d, largest response's Set-Cookie lines %d, largest line %d",
+			what, b.LargestCookieHeader(), b.LargestSetCookieTotal(), b.LargestSetCookie())
+		if n := b.LargestSetCookie(); n > 4096 {
+			t.Errorf("%s: a %d-byte Set-Cookie line", what, n)
+		}
+		if n := b.LargestSetCookieTotal(); n > 8192 {
+			t.Errorf("%s: a response set %d bytes of cookies", what, n)
+		}
+		if n := b.LargestCookieHeader(); n > 8192 {
+			t.Errorf("%s: a %d-byte Cookie header", what, n)
+		}
+	}
+	t.Run("resource tokens", func(t *testing.T) {
+		p := startProvider(t, ProviderOptions{ExtraResources: 10})
+		resources := []string{apiResource}
+		for i := 1; i <= 10; i++ {
+			resources = append(resources, fmt.Sprintf("https://api-%d.example.com", i))
+		}
+		app := startApp(t, p, map[string]string{"LOGTO_RESOURCES": strings.Join(resources, " ")})
+		for _, n := range []int{0, 1, 3, 10} {
+			b := app.Client(t)
+			b.SignIn(t, p)
+			for _, r := range resources[1 : n+1] {
+				getToken(t, b, "/api/access-token?resource="+url.QueryEscape(r))
+			}
+			b.GetJSON(t, "/api/id-token-claims")
+			check(t, b, fmt.Sprintf("%d resource tokens", n))
+		}
+	})
+	for _, orgs := range []int{1, 10, 60, 200} {
+		t.Run(fmt.Sprintf("%d organizations", orgs), func(t *testing.T) {
+			p := startProvider(t, ProviderOptions{ExtraOrganizations: orgs - 1})
+			app := startApp(t, p, map[string]string{"LOGTO_SCOPES": defaultAppScopes + " urn:logto:scope:organization_roles"})
+			b := app.Client(t)
+			b.SignIn(t, p)
+			status, claims := b.GetJSON(t, "/api/id-token-claims")
+			if status != http.StatusOK || claims["sub"] != e2eUser {
+				t.Fatalf("/api/id-token-claims: %d %v", status, claims)
+			}
+			getToken(t, b, "/api/organization-token?organization_id=org-e2e")
+			got, _ := claims["organizations"].([]any)
+			check(t, b, fmt.Sprintf("%d organizations (%d in the claims)", orgs, len(got)))
+		})
 	}
 }

@@ -214,10 +214,13 @@ type ProviderOptions struct {
 	// ExtraOrganizations makes the e2e user a member of that many more
 	// organizations (Logto-shaped IDs, role member): a large ID token.
 	ExtraOrganizations int
+	// ExtraResources adds API resources https://api-<i>.example.com, i
+	// from 1, with the scope read:messages.
+	ExtraResources int
 }
 
 // startProvider starts the provider on a free loopback port and waits (at
-// most 20 s) until its discovery document answers. It is stopped on cleanup.
+// most 60 s) until its discovery document answers. It is stopped on cleanup.
 func startProvider(t testing.TB, opts ProviderOptions) *Provider {
 	t.Helper()
 	requireTool(t, "node")
@@ -260,6 +263,7 @@ func startProvider(t testing.TB, opts ProviderOptions) *Provider {
 		"POST_LOGOUT_REDIRECT_URI="+opts.PostLogoutRedirectURI,
 		"ACCESS_TOKEN_TTL="+strconv.FormatInt(ttl, 10),
 		"EXTRA_ORGANIZATIONS="+strconv.Itoa(opts.ExtraOrganizations),
+		"EXTRA_RESOURCES="+strconv.Itoa(opts.ExtraResources),
 	)
 	p.proc = startProcess(t, "provider", cmd)
 

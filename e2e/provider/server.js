@@ -14,6 +14,8 @@
 //   ACCESS_TOKEN_TTL          access token lifetime in seconds (default 3600)
 //   EXTRA_ORGANIZATIONS       more organizations the e2e user belongs to, with
 //                             Logto-shaped IDs (default 0): a large ID token
+//   EXTRA_RESOURCES           more API resources, https://api-<i>.example.com
+//                             with the scope read:messages (default 0)
 //
 // See README.md beside this file for what is Logto-like and how organization
 // tokens are built from the engine's extension points.
@@ -44,6 +46,10 @@ const EXTRA_ORGANIZATIONS = Number(setting('EXTRA_ORGANIZATIONS', '0'));
 if (!Number.isInteger(EXTRA_ORGANIZATIONS) || EXTRA_ORGANIZATIONS < 0) {
   throw new TypeError(`EXTRA_ORGANIZATIONS must be a non-negative integer, got ${setting('EXTRA_ORGANIZATIONS')}`);
 }
+const EXTRA_RESOURCES = Number(setting('EXTRA_RESOURCES', '0'));
+if (!Number.isInteger(EXTRA_RESOURCES) || EXTRA_RESOURCES < 0) {
+  throw new TypeError(`EXTRA_RESOURCES must be a non-negative integer, got ${setting('EXTRA_RESOURCES')}`);
+}
 
 // --------------------------------------------------------------- directory
 
@@ -58,6 +64,9 @@ const organizationAudience = (id) => `urn:logto:organization:${id}`;
 const API_RESOURCES = {
   'https://api.example.com': { scope: 'read:messages write:messages read:reports' },
 };
+for (let i = 1; i <= EXTRA_RESOURCES; i++) {
+  API_RESOURCES[`https://api-${i}.example.com`] = { scope: 'read:messages' };
+}
 
 // Organization template: permissions every organization knows.
 const ORGANIZATION_PERMISSIONS = 'read:members invite:members';
