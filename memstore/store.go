@@ -57,8 +57,8 @@ type Store struct {
 
 // New returns a Store for the app whose callback is redirectURI (the cookie
 // is Secure exactly when it is https). The cookie's keys are derived from
-// secrets as logto.NewCookieStoreFromSecret derives them (HKDF-SHA256, an
-// authentication and an encryption key per secret, each secret of at least
+// secrets (HKDF-SHA256, an authentication and an encryption key per
+// secret, as redisstore.NewFromSecret derives them, each secret of at least
 // 32 bytes; the first seals, all open). With no secret the store draws a
 // random one: its sessions live in this process only, so a key that dies
 // with the process loses nothing. Every problem is reported at once,

@@ -46,9 +46,9 @@ type Store struct {
 }
 
 // New returns a Store over client for the app whose callback is redirectURI
-// (the cookie is Secure exactly when it is https). keyPairs are as for
-// logto.NewCookieStore, except that encryption is optional here (the cookie
-// holds only a random session ID): an authentication key of at least 32
+// (the cookie is Secure exactly when it is https). keyPairs are as
+// gorilla's securecookie takes them, encryption optional (the cookie holds
+// only a random session ID): an authentication key of at least 32
 // bytes, then optionally an encryption key of 16, 24 or 32 bytes (nil for
 // none), repeated for rotation with the newest pair first: cookies are
 // written with the first pair and read with any. Every problem is reported
@@ -67,9 +67,10 @@ func New(client redis.UniversalClient, redirectURI string, keyPairs ...[]byte) (
 	}, nil
 }
 
-// NewFromSecret is New with the cookie's keys derived from secrets as
-// logto.NewCookieStoreFromSecret derives them (HKDF-SHA256, an
-// authentication and an encryption key per secret). Each secret must have at
+// NewFromSecret is New with the cookie's keys derived from secrets
+// (HKDF-SHA256, an authentication and an encryption key per secret, with
+// labels of their own; logto.NewCookieStore derives its sealing key from
+// the same kind of secret). Each secret must have at
 // least 32 bytes; to rotate, put the new secret first.
 func NewFromSecret(client redis.UniversalClient, redirectURI string, secrets ...[]byte) (*Store, error) {
 	pairs, err := cookiekeys.FromSecrets(secrets)
