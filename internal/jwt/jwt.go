@@ -40,18 +40,34 @@ func Split(raw string) (*Parts, error) {
 	if len(raw) > MaxTokenBytes {
 		return nil, ErrTooLarge
 	}
+	seg, ok := Segments(raw)
+	if !ok || !isObject(seg[0]) || !isObject(seg[1]) {
+		return nil, ErrMalformed
+	}
+	return &Parts{Header: seg[0], Payload: seg[1]}, nil
+}
+
+// b64 decodes JWS segments strictly: unpadded base64url whose spare bits
+// are zero, so each segment has one spelling and re-encodes to itself.
+var b64 = base64.RawURLEncoding.Strict()
+
+// Segments decodes the three segments of a compact JWS (header, payload,
+// signature), the first two not empty. It is the one JWS splitter of the
+// SDK; Split adds the checks a token's header and claims need.
+func Segments(raw string) (seg [3][]byte, ok bool) {
 	h, rest, ok1 := strings.Cut(raw, ".")
 	p, sig, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || h == "" || p == "" || strings.Contains(sig, ".") {
-		return nil, ErrMalformed
+		return seg, false
 	}
-	hb, err1 := base64.RawURLEncoding.DecodeString(h)
-	pb, err2 := base64.RawURLEncoding.DecodeString(p)
-	_, err3 := base64.RawURLEncoding.DecodeString(sig)
-	if err1 != nil || err2 != nil || err3 != nil || !isObject(hb) || !isObject(pb) {
-		return nil, ErrMalformed
+	for i, s := range [3]string{h, p, sig} {
+		d, err := b64.DecodeString(s)
+		if err != nil {
+			return seg, false
+		}
+		seg[i] = d
 	}
-	return &Parts{Header: hb, Payload: pb}, nil
+	return seg, true
 }
 
 func isObject(b []byte) bool {

@@ -30,6 +30,8 @@ func TestSplit(t *testing.T) {
 		"payload string": enc(`{}`) + "." + enc(`"x"`) + "." + enc("s"),
 		"bad base64":     "a*b." + enc(`{}`) + "." + enc("s"),
 		"empty header":   "." + enc(`{}`) + "." + enc("s"),
+		"spare bits set": "e31." + enc(`{}`) + "." + enc("s"), // "e30" is {}; the same bytes spelt twice
+
 	} {
 		if _, err := Split(raw); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err %v, want ErrMalformed", name, err)

@@ -25,6 +25,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/jwt"
 )
 
 // Layout constants.
@@ -187,18 +189,9 @@ func splitJWS(v string) (prefix string, parts [3][]byte, ok bool) {
 	for i > 0 && (isB64URL(v[i-1]) || v[i-1] == '.') {
 		i--
 	}
-	tail := v[i:]
-	h, rest, ok1 := strings.Cut(tail, ".")
-	p, s, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || h == "" || p == "" || strings.Contains(s, ".") {
+	parts, ok = jwt.Segments(v[i:])
+	if !ok {
 		return "", parts, false
-	}
-	for j, seg := range [3]string{h, p, s} {
-		d, err := b64.DecodeString(seg)
-		if err != nil || b64.EncodeToString(d) != seg {
-			return "", parts, false
-		}
-		parts[j] = d
 	}
 	return v[:i], parts, true
 }

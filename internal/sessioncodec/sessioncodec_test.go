@@ -16,8 +16,8 @@ var (
 	t0   = time.Unix(1_750_000_000, 0)
 )
 
-// jwt is a JWT-shaped value: three base64url parts.
-const jwt = "eyJhbGciOiJFUzM4NCIsImtpZCI6ImsxIn0." +
+// sampleJWT is a JWT-shaped value: three base64url parts.
+const sampleJWT = "eyJhbGciOiJFUzM4NCIsImtpZCI6ImsxIn0." +
 	"eyJpc3MiOiJodHRwczovL3QubG9ndG8uYXBwL29pZGMiLCJzdWIiOiJ1c2VyLTEyMyIsImF1ZCI6ImFwcCJ9." +
 	"c2lnbmF0dXJlLW9mLTk2LWJ5dGVzLWFzLWVzMzg0LWhhcy1pdC1zaWduYXR1cmUtb2YtOTYtYnl0ZXMtYXMtZXMzODQtaGFzLWl0LXNpZ25hdHVyZQ"
 
@@ -63,7 +63,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, values := range []map[string]string{
 		{},
 		{"": ""},
-		{"idToken": jwt, "refreshToken": "rt-Zq8mXc4TtL0pKs", "accessToken:https://api": "1750003600000,1750000000000,read%3Amessages," + jwt},
+		{"idToken": sampleJWT, "refreshToken": "rt-Zq8mXc4TtL0pKs", "accessToken:https://api": "1750003600000,1750000000000,read%3Amessages," + sampleJWT},
 		{"odd": "ü \x00;=,\"\\\n<>%|:", "ключ": "значение", "long": strings.Repeat("x", 5000)},
 		// JWS look-alikes that must come back exactly as they were.
 		{"a": "a.b.c", "b": "ab.cd.ef", "c": "abc=.de.f", "d": "x..y", "e": ".a.b", "f": "a.b.c.d", "g": "YQ.YQ.", "h": "YR.YQ.YQ", "i": ",YWJj.YWJj.YWJj", "j": "YWJj.YWJj.YWJj\n"},
@@ -88,8 +88,8 @@ func TestOpenReturnsExpiry(t *testing.T) {
 // for it, not two.
 func TestJWTsAreNotEncodedTwice(t *testing.T) {
 	c := mustCodec(t, keyA)
-	s := seal(t, c, "logto", map[string]string{"k": jwt, "t": "1,2,scope," + jwt}, t0.Add(time.Hour))
-	plain := len("k") + len(jwt) + len("t") + len("1,2,scope,") + len(jwt)
+	s := seal(t, c, "logto", map[string]string{"k": sampleJWT, "t": "1,2,scope," + sampleJWT}, t0.Add(time.Hour))
+	plain := len("k") + len(sampleJWT) + len("t") + len("1,2,scope,") + len(sampleJWT)
 	if max := EncodedLen(plain); len(s) > max*80/100 {
 		t.Errorf("sealed %d bytes of values into %d; want under 80%% of %d (a base64 pass over the JWT text)", plain, len(s), max)
 	}
@@ -113,7 +113,7 @@ func TestSealRefusesOtherTypes(t *testing.T) {
 // its expiry, unchanged, under a key of the codec.
 func TestOpenRefuses(t *testing.T) {
 	c := mustCodec(t, keyA)
-	values := map[string]string{"idToken": jwt, "refreshToken": "rt"}
+	values := map[string]string{"idToken": sampleJWT, "refreshToken": "rt"}
 	good := seal(t, c, "logto", values, t0.Add(time.Hour))
 	if _, ok := open(c, "logto", good, t0); !ok {
 		t.Fatal("the control value does not open")
@@ -220,7 +220,7 @@ func TestEncodedLen(t *testing.T) {
 // The layout reader never panics and never half-fills its map, whatever
 // bytes an AEAD key holder (or a bug) puts in a plaintext.
 func FuzzUnmarshal(f *testing.F) {
-	good, _ := marshal(map[any]any{"idToken": jwt, "k": "v"}, t0.Add(time.Hour))
+	good, _ := marshal(map[any]any{"idToken": sampleJWT, "k": "v"}, t0.Add(time.Hour))
 	f.Add(good)
 	f.Add([]byte{version, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 1, 'k', kindJWS, 0, 1, 'a', 1, 'b', 0})
 	f.Add([]byte{version, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
@@ -234,7 +234,7 @@ func FuzzUnmarshal(f *testing.F) {
 
 // Every map of strings comes back exactly as it was sealed.
 func FuzzRoundTrip(f *testing.F) {
-	f.Add("idToken", jwt, "accessToken:x", "1,2,s,"+jwt)
+	f.Add("idToken", sampleJWT, "accessToken:x", "1,2,s,"+sampleJWT)
 	f.Add("a", "a.b.c", "b", "YQ.YQ.")
 	f.Add("", "", "\xff", "x..y.")
 	c := mustCodec(f, keyA)
