@@ -33,8 +33,12 @@ const (
 // sessionEnded reports whether the record names the session with ID token
 // raw and record rec.
 func (a *App) sessionEnded(ctx context.Context, c *Client, raw string, rec sessionRecord) (bool, error) {
+	m, mem := a.s.ended.(*memoryEndedSessions)
+	if mem && m.empty() {
+		return false, nil // nothing ended: not even the claims to read
+	}
 	claims, err := c.parsedClaims(raw)
-	if m, ok := a.s.ended.(*memoryEndedSessions); ok {
+	if mem {
 		// On every request: the same answer without building keys.
 		sub, sid := "", ""
 		if err == nil {
@@ -142,6 +146,12 @@ func (m *memoryEndedSessions) Put(_ context.Context, key string, at, expires tim
 	}
 	m.m[key] = endedEntry{at: at, expires: expires}
 	return nil
+}
+
+func (m *memoryEndedSessions) empty() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.m) == 0
 }
 
 // ended is sessionEnded's test for the memory record. The keys are built

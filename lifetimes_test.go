@@ -159,3 +159,33 @@ func (failingEnded) Put(context.Context, string, time.Time, time.Time) error {
 func (failingEnded) Get(context.Context, []string) ([]time.Time, error) {
 	return nil, errors.New("record down")
 }
+
+// A cached access token belongs to its session: once the session is over
+// (signed out elsewhere, idle, too old) the cache serves nothing.
+func TestCachedTokenEndsWithItsSession(t *testing.T) {
+	clk := &clock{}
+	e := newEnv(t, func(c *logto.Config, p *logtotest.Options) {
+		c.Now, p.Now = clk.now, clk.now
+		c.SessionIdleTimeout = 30 * time.Minute
+	})
+	ctx := context.Background()
+	s := logto.NewMemoryStorage()
+	e.signIn(t, s)
+	if _, err := e.app.Client(s).GetAccessToken(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	copied := copyStorage(s)
+	if _, err := e.app.Client(s).SignOut(ctx, logto.SignOutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := e.app.Client(copied).GetAccessToken(ctx, ""); !errors.Is(err, logto.ErrNotAuthenticated) {
+		t.Fatalf("a copy signed out elsewhere still got its cached token (%v, %v)", tok != nil, err)
+	}
+
+	idle := logto.NewMemoryStorage()
+	e.signIn(t, idle)
+	clk.advance(31 * time.Minute)
+	if _, err := e.app.Client(idle).GetAccessToken(ctx, ""); !errors.Is(err, logto.ErrNotAuthenticated) {
+		t.Fatalf("an idle session's cached token was served: %v", err)
+	}
+}

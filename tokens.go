@@ -64,6 +64,12 @@ func (c *Client) GetAccessToken(ctx context.Context, resource string) (*AccessTo
 // accessToken serves one (resource, organization) token from the cache or a
 // refresh.
 func (c *Client) accessToken(ctx context.Context, resource, org string) (*AccessToken, error) {
+	// The session first: a cached token belongs to a session that is still
+	// on (not signed out elsewhere, idle or too old).
+	idToken, _, err := c.activeSession(ctx)
+	if err != nil {
+		return nil, err
+	}
 	key := tokenKey(resource, org)
 	t, ok, err := c.cachedToken(ctx, key)
 	if err != nil {
@@ -87,13 +93,16 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 		if ok && c.app.fresh(t, c.app.s.now()) {
 			return &t, nil
 		}
+		// And its ID token may have been replaced.
+		if idToken, err = c.storage.Get(ctx, StorageKeyIDToken); err != nil {
+			return nil, storageErr("get", StorageKeyIDToken, err)
+		}
+		if idToken == "" {
+			return nil, ErrNotAuthenticated
+		}
 	}
 
-	idToken, err := c.IDToken(ctx)
-	if err != nil {
-		return nil, err
-	}
-	claims, err := c.IDTokenClaims(ctx)
+	claims, err := c.parsedClaims(idToken)
 	if err != nil {
 		return nil, err
 	}
