@@ -84,58 +84,89 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	state := q.Get("state")
-	fail := func(code, desc, uri string) {
-		params := url.Values{"error": {code}, "iss": {iss}}
-		if desc != "" {
-			params.Set("error_description", desc)
-		}
-		if uri != "" {
-			params.Set("error_uri", uri)
-		}
-		if state != "" {
-			params.Set("state", state)
-		}
-		redirectWith(w, redirectURI, params)
+	req := &authRequest{
+		clientID:    clientID,
+		redirectURI: redirectURI,
+		state:       q.Get("state"),
+		iss:         iss,
 	}
 	if faults.AuthorizeError != "" {
-		fail(faults.AuthorizeError, faults.AuthorizeErrorDescription, faults.AuthorizeErrorURI)
+		req.fail(w, faults.AuthorizeError, faults.AuthorizeErrorDescription, faults.AuthorizeErrorURI)
 		return
 	}
 	if e := p.checkAuthorizeParams(q); e != nil {
-		fail(e.code, e.desc, "")
+		req.fail(w, e.code, e.desc, "")
 		return
 	}
+	req.scopes = splitScope(q.Get("scope"))
+	req.resources = dedupe(q["resource"])
+	req.nonce = q.Get("nonce")
+	req.challenge = q.Get("code_challenge")
+	req.offline = slices.Contains(req.scopes, ScopeOfflineAccess) &&
+		slices.Contains(strings.Fields(q.Get("prompt")), "consent")
+	p.issueCode(w, req)
+}
 
+// authRequest is a validated authorization request: all a code needs.
+type authRequest struct {
+	clientID    string
+	redirectURI string
+	state       string
+	iss         string   // the issuer the request was made to
+	scopes      []string // deduplicated
+	resources   []string // deduplicated
+	nonce       string
+	challenge   string
+	offline     bool // refresh tokens may be issued
+}
+
+// fail redirects to the client with an OAuth error, the state and the
+// issuer (RFC 9207).
+func (req *authRequest) fail(w http.ResponseWriter, code, desc, uri string) {
+	params := url.Values{"error": {code}, "iss": {req.iss}}
+	if desc != "" {
+		params.Set("error_description", desc)
+	}
+	if uri != "" {
+		params.Set("error_uri", uri)
+	}
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	redirectWith(w, req.redirectURI, params)
+}
+
+// issueCode approves req: it records a grant and its code, and redirects
+// to the client with them.
+func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest) {
 	now := p.now()
 	g := &grant{
 		id:        randomToken(16),
-		clientID:  clientID,
-		scopes:    splitScope(q.Get("scope")),
-		resources: dedupe(q["resource"]),
-		nonce:     q.Get("nonce"),
+		clientID:  req.clientID,
+		scopes:    req.scopes,
+		resources: req.resources,
+		nonce:     req.nonce,
 		authTime:  now,
+		offline:   req.offline,
 	}
-	g.offline = slices.Contains(g.scopes, ScopeOfflineAccess) &&
-		slices.Contains(strings.Fields(q.Get("prompt")), "consent")
 	code := randomToken(32)
 	p.mu.Lock()
 	g.subject = p.user.Subject
 	p.grants[g.id] = g
 	p.codes[code] = &authCode{
 		grantID:     g.id,
-		redirectURI: redirectURI,
-		challenge:   q.Get("code_challenge"),
+		redirectURI: req.redirectURI,
+		challenge:   req.challenge,
 		expires:     now.Add(codeTTL),
 	}
 	p.pruneLocked(now)
 	p.mu.Unlock()
 
-	params := url.Values{"code": {code}, "iss": {iss}}
-	if state != "" {
-		params.Set("state", state)
+	params := url.Values{"code": {code}, "iss": {req.iss}}
+	if req.state != "" {
+		params.Set("state", req.state)
 	}
-	redirectWith(w, redirectURI, params)
+	redirectWith(w, req.redirectURI, params)
 }
 
 // checkAuthorizeParams validates everything but the client and the
@@ -235,19 +266,28 @@ func uriAllowed(uri string, registered []string) bool {
 // redirectWith answers 303 See Other to target with params added to its
 // own query.
 func redirectWith(w http.ResponseWriter, target string, params url.Values) {
-	u, err := url.Parse(target)
+	loc, err := withParams(target, params)
 	if err != nil { // validated before; never expected
 		writeError(w, http.StatusBadRequest, "invalid_request", "malformed redirect target")
 		return
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// withParams returns target with params added to its own query.
+func withParams(target string, params url.Values) (string, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", err
 	}
 	q := u.Query()
 	for k, vs := range params {
 		q[k] = vs
 	}
 	u.RawQuery = q.Encode()
-	w.Header().Set("Location", u.String())
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusSeeOther)
+	return u.String(), nil
 }
 
 // splitScope splits a space-separated scope, dropping duplicates.
