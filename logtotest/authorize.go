@@ -31,9 +31,12 @@ type authCode struct {
 // grant is one authorization: what the user approved for the client.
 // Guarded by Provider.mu.
 type grant struct {
-	id        string
-	clientID  string
-	subject   string
+	id       string
+	clientID string
+	subject  string
+	// extra is the Options.ExtraUsers entry the grant was approved for
+	// (read-only); nil means the main user, whose claims SetUser changes.
+	extra     *User
 	scopes    []string // as requested, deduplicated
 	resources []string // resource indicators of the authorization request
 	nonce     string
@@ -46,7 +49,8 @@ type grant struct {
 }
 
 // serveAuthorize handles the authorization endpoint: it validates the
-// request and, as there is no sign-in page, approves it at once.
+// request and approves it at once or, with Options.SignInPage, shows the
+// sign-in page.
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -102,9 +106,19 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	req.resources = dedupe(q["resource"])
 	req.nonce = q.Get("nonce")
 	req.challenge = q.Get("code_challenge")
-	req.offline = slices.Contains(req.scopes, ScopeOfflineAccess) &&
-		slices.Contains(strings.Fields(q.Get("prompt")), "consent")
-	p.issueCode(w, req)
+	prompts := strings.Fields(q.Get("prompt"))
+	req.offline = slices.Contains(req.scopes, ScopeOfflineAccess) && slices.Contains(prompts, "consent")
+
+	switch {
+	case !p.opts.SignInPage:
+		p.issueCode(w, req, nil)
+	case slices.Contains(prompts, "none"):
+		// OpenID Connect Core 1.0 section 3.1.2.6: the provider keeps no
+		// sign-in of its own, so it cannot approve without showing a page.
+		req.fail(w, "login_required", "end-user authentication is required", "")
+	default:
+		p.showSignInPage(w, req)
+	}
 }
 
 // authRequest is a validated authorization request: all a code needs.
@@ -137,8 +151,9 @@ func (req *authRequest) fail(w http.ResponseWriter, code, desc, uri string) {
 }
 
 // issueCode approves req: it records a grant and its code, and redirects
-// to the client with them.
-func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest) {
+// to the client with them. extra is the Options.ExtraUsers entry the
+// grant is for; nil means the main user.
+func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest, extra *User) {
 	now := p.now()
 	g := &grant{
 		id:        randomToken(16),
@@ -148,10 +163,11 @@ func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest) {
 		nonce:     req.nonce,
 		authTime:  now,
 		offline:   req.offline,
+		extra:     extra,
 	}
 	code := randomToken(32)
 	p.mu.Lock()
-	g.subject = p.user.Subject
+	g.subject = p.userLocked(g).Subject
 	p.grants[g.id] = g
 	p.codes[code] = &authCode{
 		grantID:     g.id,
@@ -167,6 +183,16 @@ func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest) {
 		params.Set("state", req.state)
 	}
 	redirectWith(w, req.redirectURI, params)
+}
+
+// userLocked returns the account a grant was approved for: its extra user,
+// or else the main user as it is now (see [Provider.SetUser]). Call with
+// p.mu held.
+func (p *Provider) userLocked(g *grant) User {
+	if g.extra != nil {
+		return *g.extra
+	}
+	return p.user
 }
 
 // checkAuthorizeParams validates everything but the client and the
@@ -305,8 +331,14 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// pruneLocked drops expired codes and tokens. Call with p.mu held.
+// pruneLocked drops expired codes, tokens and sign-in interactions, an
+// hour late so that a late comer hears why. Call with p.mu held.
 func (p *Provider) pruneLocked(now time.Time) {
+	for k, in := range p.interactions {
+		if now.After(in.expires.Add(time.Hour)) {
+			delete(p.interactions, k)
+		}
+	}
 	for k, c := range p.codes {
 		if now.After(c.expires.Add(time.Hour)) {
 			delete(p.codes, k)
