@@ -132,8 +132,10 @@ type Options struct {
 	// the authorization endpoint answers a valid request with a sign-in
 	// page (pick User or one of ExtraUsers, no password, or cancel, which
 	// returns access_denied to the client) instead of approving it at
-	// once, and prompt=none gets login_required as the provider keeps no
-	// sign-in of its own. Meant for apps run by hand; tests that let
+	// once, prompt=none gets login_required as the provider keeps no
+	// sign-in of its own, and the end-session endpoint shows a "signed
+	// out" page with a link back to the app instead of redirecting
+	// silently. Meant for apps run by hand; tests that let
 	// [Provider.Authorize] play the browser leave it off.
 	SignInPage bool
 	// Resources are the API resources the provider knows; default

@@ -157,6 +157,29 @@ func parseSignInForm(form url.Values) (string, signInChoice, *oauthError) {
 	return form.Get("interaction"), signInChoice{user: n}, nil
 }
 
+// signedOutData fills [signedOutPage].
+type signedOutData struct {
+	ReturnTo string // "" when there is nowhere to go back to
+}
+
+// writeSignedOutPage answers the end-session page shown with
+// Options.SignInPage, linking back to returnTo when it is not "".
+func writeSignedOutPage(w http.ResponseWriter, returnTo string) {
+	writeHTML(w, http.StatusOK, signedOutPage, signedOutData{ReturnTo: returnTo})
+}
+
+// returnLink returns the post-logout redirect URI with params, for a link,
+// and false when it is no http(s) URL (html/template would defuse any
+// other scheme, so such a target keeps the plain redirect).
+func returnLink(target string, params url.Values) (string, bool) {
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" {
+		return "", false
+	}
+	link, err := withParams(target, params)
+	return link, err == nil
+}
+
 // writeHTML renders a page whole before answering, so a template error is
 // a clean 500 rather than half a page.
 func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any) {
@@ -168,7 +191,7 @@ func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	// A self-contained page: nothing to load, no script, never framed (a
+	// Self-contained pages: nothing to load, no script, never framed (a
 	// framed sign-in button invites clickjacking).
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
@@ -226,4 +249,17 @@ var signInPage = template.Must(template.New("signin").Parse(`<!DOCTYPE html>
 </form>
 <p class="fine">This form works once, for {{.Minutes}} minutes. Cancel tells the app you declined (access_denied).</p>
 </main></body></html>
+`))
+
+// signedOutPage is the end-session page.
+var signedOutPage = template.Must(template.New("signedout").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signed out of the dev provider</title>
+<style>` + pageStyle + `</style></head>
+<body><main>
+<h1>You are signed out of the dev provider</h1>
+<p>The app ended your session. The embedded development provider keeps no sign-in of its own, so signing in again shows its sign-in page.</p>
+{{if .ReturnTo}}<a class="button" href="{{.ReturnTo}}">Return to the app</a>
+{{end}}</main></body></html>
 `))

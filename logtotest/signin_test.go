@@ -469,6 +469,62 @@ func TestSignInEscapesHTML(t *testing.T) {
 	}
 }
 
+func TestEndSessionSignedOutPage(t *testing.T) {
+	opts := signInOptions()
+	opts.PostLogoutRedirectURIs = []string{"http://localhost:9999/bye"}
+	p := logtotest.NewTestProvider(t, opts)
+	f := newFlow(t, p)
+	verifier := oauth2.GenerateVerifier()
+	id, _ := signInForm(t, f.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "consent")))
+	q := callbackQuery(t, confirm(t, p, url.Values{"interaction": {id}, "choice": {"0"}}, nil))
+	tok, err := f.cfg.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := url.Values{
+		"client_id":                {p.ClientID()},
+		"id_token_hint":            {idToken(t, tok)},
+		"post_logout_redirect_uri": {"http://localhost:9999/bye"},
+		"state":                    {"bye state"},
+	}
+	pg := browse(t, http.MethodGet, p.Issuer()+"/session/end?"+end.Encode(), nil, nil)
+	if pg.status != 200 || pg.header.Get("Location") != "" ||
+		!strings.Contains(pg.body, "You are signed out of the dev provider") ||
+		!strings.Contains(pg.body, `<a class="button" href="http://localhost:9999/bye?state=bye&#43;state">Return to the app</a>`) ||
+		strings.Contains(pg.body, "<script") {
+		t.Errorf("end session: %d %q\n%s", pg.status, pg.header.Get("Location"), pg.body)
+	}
+	// What end-session does not do is unchanged: the offline grant lives.
+	if status, body := refresh(t, p, tok.RefreshToken, nil); status != 200 {
+		t.Errorf("refresh after end session: %d %v", status, body)
+	}
+	// Validation is unchanged.
+	bad := cloneQuery(end)
+	bad.Set("post_logout_redirect_uri", "http://evil.example.com/")
+	if pg := browse(t, http.MethodGet, p.Issuer()+"/session/end?"+bad.Encode(), nil, nil); pg.status != 400 {
+		t.Errorf("unregistered post-logout URI: %d", pg.status)
+	}
+	bad = cloneQuery(end)
+	bad.Del("client_id")
+	bad.Del("id_token_hint")
+	if pg := browse(t, http.MethodGet, p.Issuer()+"/session/end?"+bad.Encode(), nil, nil); pg.status != 400 {
+		t.Errorf("post-logout URI without a client: %d", pg.status)
+	}
+	// Nowhere to return to: the page without the link.
+	pg = browse(t, http.MethodGet, p.Issuer()+"/session/end", nil, nil)
+	if pg.status != 200 || !strings.Contains(pg.body, "You are signed out of the dev provider") || strings.Contains(pg.body, "Return to the app") {
+		t.Errorf("plain end session: %d\n%s", pg.status, pg.body)
+	}
+
+	// Without SignInPage, the silent redirect.
+	p2 := logtotest.NewTestProvider(t, logtotest.Options{PostLogoutRedirectURIs: []string{"http://localhost:9999/bye"}})
+	end.Del("id_token_hint")
+	pg = browse(t, http.MethodGet, p2.Issuer()+"/session/end?"+end.Encode(), nil, nil)
+	if pg.status != http.StatusSeeOther || pg.header.Get("Location") != "http://localhost:9999/bye?state=bye+state" {
+		t.Errorf("without SignInPage: %d %q", pg.status, pg.header.Get("Location"))
+	}
+}
+
 func TestExtraUsersValidated(t *testing.T) {
 	second := logtotest.SecondUser()
 	for name, tc := range map[string]struct {
