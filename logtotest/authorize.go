@@ -360,7 +360,8 @@ func (p *Provider) pruneLocked(now time.Time) {
 // redirects and returns the Location the provider redirects to, which is
 // the client's callback URL with code, state and iss, or with an OAuth
 // error. It fails when the provider answers anything but a redirect, such
-// as the error page for an unknown client or redirect URI.
+// as the error page for an unknown client or redirect URI, or the sign-in
+// page of Options.SignInPage, which wants a person.
 func (p *Provider) Authorize(ctx context.Context, authURL string) (callbackURL string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
 	if err != nil {
@@ -383,6 +384,9 @@ func (p *Provider) Authorize(ctx context.Context, authURL string) (callbackURL s
 			return "", fmt.Errorf("logtotest: authorize: redirect without a Location: %w", err)
 		}
 		return loc.String(), nil
+	}
+	if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		return "", errors.New("logtotest: authorize: got the sign-in page (Options.SignInPage), not a redirect")
 	}
 	var e struct {
 		Error       string `json:"error"`

@@ -152,6 +152,10 @@ func TestSignInPageShownOnlyWhenAsked(t *testing.T) {
 	if p.Requests("authorize") != 1 || p.LastAuthorizeRequest().Get("state") != "s" {
 		t.Errorf("authorize requests %d, last %v", p.Requests("authorize"), p.LastAuthorizeRequest())
 	}
+	if cb, err := p.Authorize(t.Context(), f.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))); err == nil ||
+		!strings.Contains(err.Error(), "sign-in page") {
+		t.Errorf("Authorize with the page: %q, %v", cb, err)
+	}
 	_, choices := signInForm(t, f.cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
 	if !slices.Equal(choices, []string{"0", "1", "cancel"}) {
 		t.Errorf("choices %q", choices)
