@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/seed098cf14d/logto/internal/httpx"
 	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
@@ -195,17 +195,6 @@ func sameRedirectURI(got *url.URL, want string) bool {
 		return false
 	}
 	return strings.EqualFold(got.Scheme, w.Scheme) &&
-		hostPort(got) == hostPort(w) &&
+		httpx.HostPort(got) == httpx.HostPort(w) &&
 		got.EscapedPath() == w.EscapedPath()
-}
-
-func hostPort(u *url.URL) string {
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if port == "" {
-		port = "80"
-		if strings.EqualFold(u.Scheme, "https") {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(host, port)
 }

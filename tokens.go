@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
 // AccessToken is an access token with what the client knows about it.
@@ -177,16 +179,7 @@ func (a *App) fresh(t AccessToken, now time.Time) bool {
 	if t.Token == "" {
 		return false
 	}
-	if t.ExpiresAt.IsZero() {
-		return true // the provider gave no lifetime; nothing better to go by
-	}
-	margin := a.s.margin
-	if !t.IssuedAt.IsZero() {
-		if half := t.ExpiresAt.Sub(t.IssuedAt) / 2; half < margin {
-			margin = half
-		}
-	}
-	return now.Add(margin).Before(t.ExpiresAt)
+	return tokenendpoint.Fresh(t.IssuedAt, t.ExpiresAt, now, a.s.margin)
 }
 
 func isInvalidGrant(err error) bool {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gorilla/sessions"
+	"github.com/seed098cf14d/logto/internal/httpx"
 )
 
 // WebHandlers serves sign-in, callback and sign-out as http.Handlers and
@@ -197,7 +198,7 @@ func (h *WebHandlers) checkSameOrigin(cop *http.CrossOriginProtection, r *http.R
 
 // sameOrigin compares scheme, host and port (default ports made explicit).
 func sameOrigin(a, b *url.URL) bool {
-	return a.Host != "" && strings.EqualFold(a.Scheme, b.Scheme) && hostPort(a) == hostPort(b)
+	return a.Host != "" && strings.EqualFold(a.Scheme, b.Scheme) && httpx.HostPort(a) == httpx.HostPort(b)
 }
 
 // RequireAuth lets signed-in requests through. Others are redirected to

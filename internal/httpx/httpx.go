@@ -110,3 +110,22 @@ func CheckEndpoint(what, raw string, allowHTTP bool) (string, error) {
 	}
 	return endpoint, nil
 }
+
+// HostPort is u's lower-cased host and port, the scheme's default port
+// made explicit (80 for http, 443 for https).
+func HostPort(u *url.URL) string {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Origin is u's scheme://host:port, lower-cased, the default port explicit
+// (RFC 6454's origin, spelt one way).
+func Origin(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + HostPort(u)
+}
