@@ -54,6 +54,13 @@ func New(urls ...string) *Transport {
 	return t
 }
 
+// Failing returns a Transport whose every request fails with
+// kind.ErrInvalidRequest and why, sending nothing: for a transport that
+// was asked for without what it needs.
+func Failing(why error) *Transport {
+	return &Transport{bad: why}
+}
+
 // RoundTrip implements http.RoundTripper. A request to an origin the token
 // is not meant for fails with kind.ErrInvalidRequest before anything is
 // sent; a redirect there is followed without the token. A token failure is
