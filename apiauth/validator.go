@@ -27,9 +27,10 @@ const DefaultClockLeeway = jwt.DefaultClockLeeway
 // Config says which tokens a Validator accepts.
 type Config struct {
 	// Endpoint is the Logto base URL, such as "https://tenant.logto.app";
-	// the issuer is Endpoint + "/oidc". It must be https unless the host is
-	// a loopback one (localhost, 127.0.0.1, [::1]) or InsecureAllowHTTP is
-	// set.
+	// the issuer is Endpoint + "/oidc". The issuer itself (".../oidc") or a
+	// discovery URL is refused, with the base URL to write instead. It must
+	// be https unless the host is a loopback one (localhost, 127.0.0.1,
+	// [::1]) or InsecureAllowHTTP is set.
 	Endpoint string
 	// Audience is the API's resource indicator, which a token's aud must
 	// hold.
