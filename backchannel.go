@@ -100,6 +100,16 @@ func (a *App) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutClaims,
 		return nil, err
 	}
 	s := a.s
+	var named struct {
+		Issuer   string       `json:"iss"`
+		Audience jwt.Audience `json:"aud"`
+	}
+	// A payload this cannot read is refused below, with the signature.
+	if json.Unmarshal(parts.Payload, &named) == nil {
+		if err := checkIssuerAudience("logout token", named.Issuer, named.Audience, m.Issuer, s.appID); err != nil {
+			return nil, err
+		}
+	}
 	v := m.logoutVerifier
 	// go-oidc checks the signature (with m.algs only), iss and aud; expiry is
 	// ours, as its check would refuse a token without exp.
