@@ -76,12 +76,12 @@ type Config struct {
 	ExpiryMargin time.Duration
 
 	// Logger receives the details of failures, which users are shown only
-	// in plain words: each failure WebHandlers answers, and wherever the
-	// App is used, each failed sign-in callback, failed refresh (in
-	// GetAccessToken and the other token getters), refused back-channel
-	// logout and sign-out whose revocation failed. Each failure is logged
-	// once, where it was decided, never with a token or a secret. Nil
-	// means no logging; slog.Default() logs through the standard logger.
+	// in plain words: each failure WebHandlers answers (and each sign-out
+	// of its whose revocation failed), and wherever the App is used, each
+	// failed sign-in callback, failed refresh (in GetAccessToken and the
+	// other token getters) and refused back-channel logout. Each failure is
+	// logged once, where it was decided, never with a token or a secret.
+	// Nil means no logging; slog.Default() logs through the standard logger.
 	//
 	// The levels are chosen so that a production app can keep Info on
 	// under attack, when anyone can send forged callbacks and tokens:

@@ -69,7 +69,8 @@ func (e middlewareMissing) Error() string {
 // API in the Authorization header (RFC 6750 section 2.1; tokens in forms or
 // queries are ignored), as Validate judges it, and puts its claims in the
 // request context, where ClaimsFrom finds them. Other requests get the
-// answer WriteError gives. Organization-scoped tokens are refused: serve
+// answer WriteError gives, and are logged to Config.Logger with the reason
+// (at the levels it lists). Organization-scoped tokens are refused: serve
 // organization routes with OrganizationResourceMiddleware.
 func (v *Validator) Middleware(next http.Handler) http.Handler {
 	return v.middleware(next, func(*http.Request) route { return v.resourceRoute() })
