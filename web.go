@@ -229,22 +229,13 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 }
 
 // WriteError answers a failure the way the handlers do: it logs err with
-// the request's method and path to App.Logger (at Warn, or Error when the
-// status is 5xx), then answers through ErrorHandler, or with the page of
-// WriteErrorPage. The page never shows err's text, which may name internal
-// hosts and addresses; the log has it.
+// LogError (the request's method and path, at the level Config.Logger
+// describes, unless the package logged it already), then answers through
+// ErrorHandler, or with the page of WriteErrorPage. The page never shows
+// err's text, which may name internal hosts and addresses, or the issuer
+// and audience of a refused token; the log has it.
 func (h *WebHandlers) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	status := ErrorStatus(err)
-	level := slog.LevelWarn
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	h.App.Logger().LogAttrs(r.Context(), level, "logto: request failed",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.String("code", ErrorCode(err)),
-		slog.Any("error", err))
+	h.LogError(r, err)
 	if h.ErrorHandler != nil {
 		h.ErrorHandler(w, r, err)
 		return

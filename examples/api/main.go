@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -106,7 +107,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		defer dev.Close()
 		s.endpoint = dev.Endpoint()
 	}
-	v, err := apiauth.NewValidator(apiauth.Config{Endpoint: s.endpoint, Audience: s.resource})
+	v, err := apiauth.NewValidator(apiauth.Config{
+		Endpoint: s.endpoint,
+		Audience: s.resource,
+		// Refused requests, with the reason: Info and above (a missing
+		// scope, a token of another issuer or API, the provider down).
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
 	if err != nil {
 		return err
 	}

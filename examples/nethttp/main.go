@@ -386,14 +386,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeJSONError answers {"error": code, "error_description": sentence}:
 // the error's code and a plain sentence about it, never its text, which may
-// name internal hosts and addresses. The details go to the app's log.
+// name internal hosts and addresses. The details go to the app's log
+// (LogError skips a failure the library logged already, a refresh's).
 func writeJSONError(w http.ResponseWriter, r *http.Request, web *logto.WebHandlers, err error) {
-	status := logto.ErrorStatus(err)
-	level := slog.LevelWarn
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	web.App.Logger().LogAttrs(r.Context(), level, "request failed",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err))
-	writeJSON(w, status, map[string]string{"error": logto.ErrorCode(err), "error_description": logto.ErrorMessage(err)})
+	web.LogError(r, err)
+	writeJSON(w, logto.ErrorStatus(err), map[string]string{"error": logto.ErrorCode(err), "error_description": logto.ErrorMessage(err)})
 }
