@@ -217,6 +217,10 @@ type ProviderOptions struct {
 	// ExtraResources adds API resources https://api-<i>.example.com, i
 	// from 1, with the scope read:messages.
 	ExtraResources int
+	// DevicePollInterval, rounded up to whole seconds, is the device-flow
+	// poll interval the provider announces and enforces with slow_down;
+	// zero means Logto's behaviour: no interval announced, 5 s enforced.
+	DevicePollInterval time.Duration
 }
 
 // startProvider starts the provider on a free loopback port and waits (at
@@ -265,6 +269,9 @@ func startProvider(t testing.TB, opts ProviderOptions) *Provider {
 		"EXTRA_ORGANIZATIONS="+strconv.Itoa(opts.ExtraOrganizations),
 		"EXTRA_RESOURCES="+strconv.Itoa(opts.ExtraResources),
 	)
+	if opts.DevicePollInterval > 0 {
+		cmd.Env = append(cmd.Env, "DEVICE_POLL_INTERVAL="+strconv.FormatInt(int64((opts.DevicePollInterval+time.Second-1)/time.Second), 10))
+	}
 	p.proc = startProcess(t, "provider", cmd)
 
 	discoveryURL := p.Issuer + "/.well-known/openid-configuration"

@@ -1,7 +1,8 @@
 // A Logto-like OpenID provider for the SDK's end-to-end tests, built on the
 // same engine as Logto (the npm package oidc-provider) and configured the way
-// Logto configures it. It is a test fixture: one client, one user, state in
-// memory, test-only admin routes. Never expose it.
+// Logto configures it. It is a test fixture: a web client, a machine-to-machine
+// app, a native app, one user, state in memory, test-only admin routes. Never
+// expose it.
 //
 // Configuration: environment variables, or --name=value flags with the same
 // names in lower case (--port=4000 beats PORT=4000):
@@ -16,9 +17,15 @@
 //                             Logto-shaped IDs (default 0): a large ID token
 //   EXTRA_RESOURCES           more API resources, https://api-<i>.example.com
 //                             with the scope read:messages (default 0)
+//   DEVICE_POLL_INTERVAL      seconds a device-flow client must wait between
+//                             polls (default 5); when set, the device
+//                             authorization answer carries it as `interval`
 //
-// See README.md beside this file for what is Logto-like and how organization
-// tokens are built from the engine's extension points.
+// The other clients are fixed: e2e-m2m and e2e-noexchange (machine-to-machine,
+// client_secret_basic) and e2e-native (public, loopback redirect URI, device
+// flow). See README.md beside this file for what is Logto-like, how
+// organization tokens, client credentials and token exchange are built from
+// the engine's extension points, and the test-only routes.
 
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -50,6 +57,13 @@ const EXTRA_RESOURCES = Number(setting('EXTRA_RESOURCES', '0'));
 if (!Number.isInteger(EXTRA_RESOURCES) || EXTRA_RESOURCES < 0) {
   throw new TypeError(`EXTRA_RESOURCES must be a non-negative integer, got ${setting('EXTRA_RESOURCES')}`);
 }
+// Logto sends no `interval` (clients then wait RFC 8628's default, 5 s); the
+// tests set one to poll faster, and then it is announced.
+const DEVICE_POLL_INTERVAL_SET = setting('DEVICE_POLL_INTERVAL') !== undefined;
+const DEVICE_POLL_INTERVAL = Number(setting('DEVICE_POLL_INTERVAL', '5'));
+if (!Number.isInteger(DEVICE_POLL_INTERVAL) || DEVICE_POLL_INTERVAL <= 0) {
+  throw new TypeError(`DEVICE_POLL_INTERVAL must be a positive integer, got ${setting('DEVICE_POLL_INTERVAL')}`);
+}
 
 // --------------------------------------------------------------- directory
 
@@ -74,6 +88,47 @@ const ORGANIZATION_PERMISSIONS = 'read:members invite:members';
 const ORGANIZATIONS = {
   'org-e2e': { name: 'E2E Organization', description: 'Where the e2e user works' },
   'org-other': { name: 'Other Organization', description: 'No e2e user here' },
+};
+
+// Grants beyond the browser: token exchange (RFC 8693) with the subject token
+// types Logto takes, and the device flow (RFC 8628).
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const PERSONAL_ACCESS_TOKEN_TYPE = 'urn:logto:token-type:personal_access_token';
+const IMPERSONATION_TOKEN_TYPE = 'urn:logto:token-type:impersonation_token';
+// Logto's impersonation subject tokens (Management API POST /subject-tokens)
+// start with this and last 10 minutes.
+const SUBJECT_TOKEN_PREFIX = 'sub_';
+const SUBJECT_TOKEN_TTL = 600;
+
+// The fixed clients beside the configurable web client. Logto builds every
+// app's grant_types from its type, and adds the token-exchange grant when the
+// app's "allow token exchange" switch (customClientMetadata.allowTokenExchange)
+// is on; the engine then refuses any other client with invalid_request.
+const M2M_CLIENT_ID = 'e2e-m2m';
+const M2M_CLIENT_SECRET = 'e2e-m2m-secret';
+const NOEXCHANGE_CLIENT_ID = 'e2e-noexchange';
+const NOEXCHANGE_CLIENT_SECRET = 'e2e-noexchange-secret';
+const NATIVE_CLIENT_ID = 'e2e-native';
+const NATIVE_REDIRECT_URI = 'http://127.0.0.1/callback'; // any port matches (RFC 8252 section 7.3)
+
+// Machine-to-machine apps: what their roles give. Logto's client-credentials
+// token for an API resource carries the requested scopes the app's
+// machine-to-machine roles cover; an app added to an organization gets
+// organization roles, giving organization permissions and, for an
+// organization-scoped API token, resource permissions.
+const M2M_APPS = {
+  [M2M_CLIENT_ID]: {
+    resources: { 'https://api.example.com': 'read:messages read:reports' },
+    organizations: {
+      'org-e2e': { scope: 'read:members', resources: { 'https://api.example.com': 'read:messages' } },
+    },
+  },
+  [NOEXCHANGE_CLIENT_ID]: {
+    resources: { 'https://api.example.com': 'read:messages' },
+    organizations: {},
+  },
 };
 
 // logtoLikeId is the i-th extra organization's ID, shaped like Logto's
@@ -154,11 +209,19 @@ const stats = {
 // The newest refresh token issued, per account: the one a well-behaved client
 // holds. Tests present it after sign-out to check it was revoked.
 const latestRefreshToken = {};
+// Personal access tokens (value -> { accountId, expiresAt in ms or null }):
+// reusable until they expire. Minted by POST /__test/pat.
+const personalAccessTokens = new Map();
+// Impersonation subject tokens (value -> { accountId, expiresAt, consumed }):
+// single-use, 10 minutes. Minted by POST /__test/subject-token.
+const subjectTokens = new Map();
+// Device codes being polled (value -> { last: ms, interval: s }).
+const devicePolls = new Map();
 
 // ----------------------------------------------------------------- signing
 
 // Logto's default signing key: EC P-384 (ES384). A fresh one per process.
-const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
+const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), alg: 'ES384', use: 'sig' };
 signingKey.kid = crypto.createHash('sha256').update(signingKey.x + signingKey.y).digest('base64url').slice(0, 16);
 
@@ -168,6 +231,18 @@ signingKey.kid = crypto.createHash('sha256').update(signingKey.x + signingKey.y)
 // the latter, organization_id only picks an organization's sign-in experience.
 const isTokenRoute = (ctx) => ctx.oidc?.route === 'token';
 const organizationParam = (ctx) => (isTokenRoute(ctx) ? ctx.oidc.params.organization_id : undefined);
+
+const grantTypeIs = (ctx, gty) => isTokenRoute(ctx) && ctx.oidc.params.grant_type === gty;
+
+// Logto answers organization refusals with 403 access_denied.
+function forbidden(description) {
+  const err = new errors.AccessDenied(description);
+  err.status = 403;
+  err.statusCode = 403;
+  return err;
+}
+
+const isMember = (accountId, orgId) => Boolean(ORGANIZATIONS[orgId] && ACCOUNTS[accountId]?.organizations[orgId]);
 
 function jwtResourceServer(audience, scope) {
   return {
@@ -195,12 +270,8 @@ async function checkOrganizationRequest(ctx) {
   if (!rt.scopes.has(ORGANIZATIONS_SCOPE)) {
     throw new errors.InsufficientScope('refresh token missing required scope', ORGANIZATIONS_SCOPE);
   }
-  const account = ACCOUNTS[rt.accountId];
-  if (!account || !ORGANIZATIONS[orgId] || !account.organizations[orgId]) {
-    const err = new errors.AccessDenied('user is not a member of the organization');
-    err.status = 403;
-    err.statusCode = 403;
-    throw err;
+  if (!isMember(rt.accountId, orgId)) {
+    throw forbidden('user is not a member of the organization');
   }
   if (ctx.oidc.params.resource === undefined) {
     const granted = [rt.resource ?? []].flat();
@@ -210,26 +281,281 @@ async function checkOrganizationRequest(ctx) {
   }
 }
 
-// LogtoLikeProvider changes how the engine registers its own refresh_token
-// grant: the token endpoint then also accepts organization_id, and the
-// organization checks run before the engine's handler. The engine calls
+// resourceServerInfo answers features.resourceIndicators.getResourceServerInfo
+// (and the token-exchange grant asks it too). A machine-to-machine app gets
+// what its roles give for the resource, or, with organization_id, what its
+// organization roles give; a user gets every permission of the resource (the
+// refresh grant's organization token scope is set by formats.customizers.jwt).
+function resourceServerInfo(ctx, indicator, client) {
+  const orgId = organizationParam(ctx);
+  const app = grantTypeIs(ctx, 'client_credentials') ? M2M_APPS[client?.clientId] : undefined;
+  if (indicator === ORGANIZATIONS_RESOURCE) {
+    if (orgId !== undefined) {
+      const scope = app ? (app.organizations[orgId]?.scope ?? '') : ORGANIZATION_PERMISSIONS;
+      return jwtResourceServer(organizationAudience(orgId), scope);
+    }
+    return jwtResourceServer(ORGANIZATIONS_RESOURCE, ORGANIZATION_PERMISSIONS);
+  }
+  const api = API_RESOURCES[indicator];
+  if (!api) throw new errors.InvalidTarget();
+  if (app) {
+    const granted = orgId !== undefined ? app.organizations[orgId]?.resources[indicator] : app.resources[indicator];
+    return jwtResourceServer(indicator, granted ?? '');
+  }
+  return jwtResourceServer(indicator, api.scope);
+}
+
+// ------------------------------------------------------ client credentials
+
+// Logto's client-credentials grant adds organization tokens: with
+// organization_id (and no resource) a JWT whose aud is
+// urn:logto:organization:<id>, for an organization the app belongs to. These
+// checks run before the engine's handler, which does the rest:
+// defaultResource points it at the organizations resource when
+// organization_id comes alone, and resourceServerInfo answers that
+// organization's audience and what the app's roles give. Logto has no
+// default resource here either, so a request naming neither is refused.
+function checkClientCredentialsRequest(ctx) {
+  const { params, client } = ctx.oidc;
+  // Logto takes an empty organization_id for none.
+  if (params.organization_id === '') params.organization_id = undefined;
+  const orgId = params.organization_id;
+  if (orgId !== undefined) {
+    if (!ORGANIZATIONS[orgId] || !M2M_APPS[client.clientId]?.organizations[orgId]) {
+      throw forbidden('app has not associated with the organization');
+    }
+    return;
+  }
+  const { resource } = params;
+  if (resource === undefined || (Array.isArray(resource) && resource.length === 0)) {
+    throw new errors.InvalidTarget('both `resource` and `organization_id` are not provided');
+  }
+}
+
+// ------------------------------------------------------------- device flow
+
+// Neither the engine nor Logto answers slow_down; this provider does, so that
+// clients are seen to honour the interval (RFC 8628 section 3.5): a poll less
+// than `interval` seconds after the previous one for the same device code is
+// refused, and the interval grows by 5 seconds for that code. Runs before the
+// engine's device_code handler.
+function checkPollInterval(ctx) {
+  const value = ctx.oidc.params.device_code;
+  if (typeof value !== 'string' || value === '') return; // the engine says invalid_request
+  const now = Date.now();
+  const seen = devicePolls.get(value);
+  if (seen && now - seen.last < seen.interval * 1000) {
+    seen.interval += 5;
+    seen.last = now;
+    throw new errors.SlowDown();
+  }
+  devicePolls.set(value, { last: now, interval: seen?.interval ?? DEVICE_POLL_INTERVAL });
+}
+
+// ---------------------------------------------------------- token exchange
+
+// verifiedAccessTokenClaims returns the claims of a JWT access token this
+// provider signed and that has not expired, or undefined. Like Logto, it
+// refuses an ID token (same key, same issuer) by its typ header and its lack
+// of client_id.
+function verifiedAccessTokenClaims(jwt, issuer) {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) return undefined;
+  let header;
+  let payload;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url'));
+    payload = JSON.parse(Buffer.from(parts[1], 'base64url'));
+  } catch {
+    return undefined;
+  }
+  if (header?.alg !== 'ES384' || payload === null || typeof payload !== 'object') return undefined;
+  const signed = crypto.verify('sha384', Buffer.from(`${parts[0]}.${parts[1]}`),
+    { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2], 'base64url'));
+  if (!signed || payload.iss !== issuer) return undefined;
+  if (typeof payload.exp !== 'number' || payload.exp * 1000 <= Date.now()) {
+    throw new errors.InvalidGrant('subject token is expired');
+  }
+  const typ = String(header.typ ?? '').toLowerCase().replace(/^application\//, '');
+  if (typ !== 'at+jwt' || typeof payload.client_id !== 'string') {
+    throw new errors.InvalidGrant('subject token is not an access token');
+  }
+  return payload;
+}
+
+// subjectOf validates a token-exchange subject token the way Logto does and
+// returns its account, and for a single-use token the function that spends it.
+async function subjectOf(ctx, token, type) {
+  const singleUse = () => {
+    const st = subjectTokens.get(token);
+    if (!st) throw new errors.InvalidGrant('subject token not found');
+    if (st.expiresAt <= Date.now()) throw new errors.InvalidGrant('subject token is expired');
+    if (st.consumed) throw new errors.InvalidGrant('subject token is already consumed');
+    return { accountId: st.accountId, spend: () => { st.consumed = true; } };
+  };
+  switch (type) {
+    case PERSONAL_ACCESS_TOKEN_TYPE: {
+      const pat = personalAccessTokens.get(token);
+      if (!pat) throw new errors.InvalidGrant('subject token not found');
+      if (pat.expiresAt !== null && pat.expiresAt <= Date.now()) throw new errors.InvalidGrant('subject token is expired');
+      return { accountId: pat.accountId };
+    }
+    case IMPERSONATION_TOKEN_TYPE:
+      return singleUse();
+    case ACCESS_TOKEN_TYPE: {
+      // Logto's impersonation subject tokens come with this type too.
+      if (token.startsWith(SUBJECT_TOKEN_PREFIX)) return singleUse();
+      // An access token this provider issued, opaque or JWT: reusable.
+      const opaque = await ctx.oidc.provider.AccessToken.find(token);
+      if (opaque?.accountId) return { accountId: opaque.accountId };
+      const claims = verifiedAccessTokenClaims(token, ctx.oidc.provider.issuer);
+      if (!claims) throw new errors.InvalidGrant('invalid subject token');
+      if (typeof claims.sub !== 'string' || claims.sub === claims.client_id) {
+        throw new errors.InvalidGrant('subject token does not contain a valid `sub` claim');
+      }
+      return { accountId: claims.sub };
+    }
+    default:
+      throw new errors.InvalidGrant('unsupported subject token type');
+  }
+}
+
+// actorOf validates the optional actor token: an opaque access token of this
+// provider with the openid scope (Logto's rule), whose account goes into the
+// new token's act claim.
+async function actorOf(ctx) {
+  const { actor_token: actorToken, actor_token_type: actorTokenType } = ctx.oidc.params;
+  if (!actorToken) return undefined;
+  if (actorTokenType !== ACCESS_TOKEN_TYPE) throw new errors.InvalidGrant('unsupported actor token type');
+  const at = await ctx.oidc.provider.AccessToken.find(actorToken);
+  if (!at?.accountId) throw new errors.InvalidGrant('invalid actor token');
+  if (!String(at.scope ?? '').split(' ').includes('openid')) {
+    throw new errors.InvalidGrant('actor token must have openid scope');
+  }
+  return at.accountId;
+}
+
+const TOKEN_EXCHANGE_PARAMS = ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
+  'organization_id', 'scope', 'resource'];
+
+// tokenExchange is Logto's token-exchange grant (Logto's own, no engine
+// counterpart): a subject token for a user becomes an access token of the
+// requesting client for that user, opaque (userinfo), for an API resource,
+// or, with organization_id alone, an organization token. No refresh token and
+// no ID token. Only clients whose grant_types list it reach it.
+async function tokenExchange(ctx) {
+  const { params, client, provider } = ctx.oidc;
+  const missing = ['subject_token', 'subject_token_type'].filter((name) => !params[name]);
+  if (missing.length > 0) {
+    throw new errors.InvalidRequest(`missing required parameter(s) (${missing.join(',')})`);
+  }
+  const subject = await subjectOf(ctx, params.subject_token, params.subject_token_type);
+  if (!ACCOUNTS[subject.accountId]) {
+    throw new errors.InvalidGrant('subject token invalid (referenced account not found)');
+  }
+  const orgId = params.organization_id || undefined;
+  if (orgId !== undefined && !isMember(subject.accountId, orgId)) {
+    throw forbidden('user is not a member of the organization');
+  }
+  if (Array.isArray(params.resource)) {
+    throw new errors.InvalidTarget('only a single resource indicator value must be requested/resolved during Access Token Request');
+  }
+
+  const requested = [...ctx.oidc.requestParamScopes].filter(Boolean);
+  const grant = new provider.Grant({ accountId: subject.accountId, clientId: client.clientId });
+  let resourceServer;
+  let scope;
+  if (params.resource) {
+    resourceServer = new provider.ResourceServer(params.resource, resourceServerInfo(ctx, params.resource, client));
+    scope = requested.filter((s) => resourceServer.scopes.has(s)).join(' ');
+    grant.addResourceScope(params.resource, scope);
+  } else if (orgId !== undefined) {
+    const available = ACCOUNTS[subject.accountId].organizations[orgId].scope;
+    resourceServer = new provider.ResourceServer(ORGANIZATIONS_RESOURCE,
+      jwtResourceServer(organizationAudience(orgId), available));
+    scope = requested.filter((s) => resourceServer.scopes.has(s)).join(' ');
+    grant.addResourceScope(ORGANIZATIONS_RESOURCE, scope);
+  } else {
+    scope = requested.filter((s) => SCOPES.includes(s)).join(' ');
+    grant.addOIDCScope(scope);
+  }
+  const actorId = await actorOf(ctx);
+
+  const at = new provider.AccessToken({
+    accountId: subject.accountId,
+    client,
+    grantId: await grant.save(),
+    gty: TOKEN_EXCHANGE,
+  });
+  if (resourceServer) at.resourceServer = resourceServer;
+  at.scope = scope;
+  // extraTokenClaims reads it back: the engine puts in a token only the
+  // claims that hook answers.
+  if (actorId) at.extra = { act: { sub: actorId } };
+  ctx.oidc.entity('Grant', grant);
+  ctx.oidc.entity('AccessToken', at);
+  const value = await at.save();
+  subject.spend?.();
+
+  // Logto's answer; see README.md for why there is no issued_token_type.
+  ctx.body = {
+    access_token: value,
+    expires_in: at.expiration,
+    scope: at.scope,
+    token_type: at.tokenType,
+  };
+}
+
+// --------------------------------------------------------- the engine's grants
+
+// LogtoLikeProvider changes how the engine registers three of its own grants,
+// wrapping their handlers with checks that run first: refresh_token and
+// client_credentials also accept organization_id (Logto's organization
+// tokens), and device_code answers slow_down. The engine calls
 // registerGrantType for its built-in grants while it is constructed, so an
-// override is the one place to wrap its handler without copying it.
+// override is the one place to wrap its handlers without copying them.
 class LogtoLikeProvider extends Provider {
   registerGrantType(name, handler, params, dupes) {
-    if (name === 'refresh_token') {
-      const engineHandler = handler;
-      const withOrganizations = async (ctx) => {
-        await checkOrganizationRequest(ctx);
-        return engineHandler(ctx);
-      };
-      return super.registerGrantType(name, withOrganizations, new Set([...params, 'organization_id']), dupes);
+    const engineHandler = handler;
+    switch (name) {
+      case 'refresh_token': {
+        const withOrganizations = async (ctx) => {
+          await checkOrganizationRequest(ctx);
+          return engineHandler(ctx);
+        };
+        return super.registerGrantType(name, withOrganizations, new Set([...params, 'organization_id']), dupes);
+      }
+      case 'client_credentials': {
+        const withOrganizations = async (ctx) => {
+          checkClientCredentialsRequest(ctx);
+          return engineHandler(ctx);
+        };
+        return super.registerGrantType(name, withOrganizations, new Set([...params, 'organization_id']), dupes);
+      }
+      case DEVICE_CODE: {
+        const withPollInterval = async (ctx) => {
+          checkPollInterval(ctx);
+          try {
+            await engineHandler(ctx);
+          } catch (err) {
+            if (err.error !== 'authorization_pending') devicePolls.delete(ctx.oidc.params.device_code);
+            throw err;
+          }
+          devicePolls.delete(ctx.oidc.params.device_code);
+        };
+        return super.registerGrantType(name, withPollInterval, params, dupes);
+      }
+      default:
+        return super.registerGrantType(name, handler, params, dupes);
     }
-    return super.registerGrantType(name, handler, params, dupes);
   }
 }
 
 // ----------------------------------------------------------- the provider
+
+// Logto's scopes for users.
+const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'roles', 'custom_data', 'identities',
+  ORGANIZATIONS_SCOPE, ORGANIZATION_ROLES_SCOPE];
 
 function buildProvider(base, redirectURI, postLogoutRedirectURI) {
   const issuer = `${base}/oidc`;
@@ -242,9 +568,46 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
         application_type: 'web',
         redirect_uris: [redirectURI],
         post_logout_redirect_uris: [postLogoutRedirectURI],
-        grant_types: ['authorization_code', 'refresh_token'],
+        // A first-party traditional web app with "allow token exchange" on.
+        grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'ES384',
+      },
+      {
+        // A machine-to-machine app, member of org-e2e, token exchange on.
+        client_id: M2M_CLIENT_ID,
+        client_secret: M2M_CLIENT_SECRET,
+        client_name: 'E2E machine-to-machine app',
+        application_type: 'web',
+        grant_types: ['client_credentials', TOKEN_EXCHANGE],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'ES384',
+      },
+      {
+        // A machine-to-machine app with token exchange off (Logto's default).
+        client_id: NOEXCHANGE_CLIENT_ID,
+        client_secret: NOEXCHANGE_CLIENT_SECRET,
+        client_name: 'E2E machine-to-machine app without token exchange',
+        application_type: 'web',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'ES384',
+      },
+      {
+        // A native app (public client): the authorization code flow through a
+        // loopback redirect URI, and the device flow.
+        client_id: NATIVE_CLIENT_ID,
+        client_name: 'E2E native app',
+        application_type: 'native',
+        redirect_uris: [NATIVE_REDIRECT_URI],
+        grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
         id_token_signed_response_alg: 'ES384',
       },
     ],
@@ -252,8 +615,7 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
 
     // Logto's scopes and the claims each one adds.
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'phone', 'roles', 'custom_data', 'identities',
-      ORGANIZATIONS_SCOPE, ORGANIZATION_ROLES_SCOPE],
+    scopes: SCOPES,
     claims: {
       openid: ['sub'],
       profile: ['name', 'username', 'picture', 'created_at', 'updated_at'],
@@ -290,8 +652,10 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
 
     ttl: {
       AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
+      ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
       AuthorizationCode: 60,
       IdToken: 3600,
+      DeviceCode: 600,
       RefreshToken: 14 * 24 * 3600,
       Interaction: 600,
       Session: 14 * 24 * 3600,
@@ -306,6 +670,10 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      clientCredentials: { enabled: true },
+      // The engine's own user-code, confirmation and success pages (Logto
+      // sends the browser to its sign-in experience instead).
+      deviceFlow: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // An organization token is minted for the organizations resource the
@@ -313,42 +681,42 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
         async useGrantedResource(ctx) {
           return organizationParam(ctx) !== undefined;
         },
+        // A client-credentials request with organization_id alone asks for
+        // the organization token.
         async defaultResource(ctx, client, oneOf) {
-          if (oneOf && organizationParam(ctx) !== undefined && oneOf.includes(ORGANIZATIONS_RESOURCE)) {
-            return ORGANIZATIONS_RESOURCE;
+          if (organizationParam(ctx) !== undefined) {
+            if (oneOf && oneOf.includes(ORGANIZATIONS_RESOURCE)) return ORGANIZATIONS_RESOURCE;
+            if (!oneOf && grantTypeIs(ctx, 'client_credentials')) return ORGANIZATIONS_RESOURCE;
           }
           return oneOf;
         },
-        async getResourceServerInfo(ctx, indicator) {
-          const orgId = organizationParam(ctx);
-          if (indicator === ORGANIZATIONS_RESOURCE) {
-            if (orgId !== undefined) {
-              return jwtResourceServer(organizationAudience(orgId), ORGANIZATION_PERMISSIONS);
-            }
-            return jwtResourceServer(ORGANIZATIONS_RESOURCE, ORGANIZATION_PERMISSIONS);
-          }
-          const api = API_RESOURCES[indicator];
-          if (!api) throw new errors.InvalidTarget();
-          return jwtResourceServer(indicator, api.scope);
+        async getResourceServerInfo(ctx, indicator, client) {
+          return resourceServerInfo(ctx, indicator, client);
         },
       },
     },
 
-    // An organization-scoped token for an API resource names its organization.
+    // An organization-scoped token for an API resource names its organization;
+    // a token-exchange token with an actor names it in act.
     async extraTokenClaims(ctx, token) {
+      const claims = {};
       const orgId = organizationParam(ctx);
       if (orgId !== undefined && token.resourceServer && token.resourceServer.audience !== organizationAudience(orgId)) {
-        return { organization_id: orgId };
+        claims.organization_id = orgId;
       }
-      return undefined;
+      if (token.gty === TOKEN_EXCHANGE && token.extra?.act) {
+        claims.act = token.extra.act;
+      }
+      return Object.keys(claims).length > 0 ? claims : undefined;
     },
     formats: {
       customizers: {
         // Logto re-reads organization permissions on every refresh: the
         // organization token's scope is what the user's roles give now.
+        // (Client credentials and token exchange set theirs in the grant.)
         async jwt(ctx, token, jwt) {
           const orgId = organizationParam(ctx);
-          if (orgId !== undefined && jwt.payload.aud === organizationAudience(orgId)) {
+          if (orgId !== undefined && grantTypeIs(ctx, 'refresh_token') && jwt.payload.aud === organizationAudience(orgId)) {
             const membership = ACCOUNTS[token.accountId]?.organizations[orgId];
             const scope = membership ? membership.scope : '';
             if (scope) jwt.payload.scope = scope;
@@ -358,6 +726,18 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
         },
       },
     },
+  });
+
+  // Logto's own grant, beside the engine's.
+  provider.registerGrantType(TOKEN_EXCHANGE, tokenExchange, TOKEN_EXCHANGE_PARAMS, ['resource']);
+
+  // The device authorization answer carries the poll interval when one was
+  // set for the tests.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (DEVICE_POLL_INTERVAL_SET && ctx.oidc?.route === 'device_authorization' && ctx.status === 200 && ctx.body?.device_code) {
+      ctx.body.interval = DEVICE_POLL_INTERVAL;
+    }
   });
 
   provider.on('grant.success', (ctx) => {
@@ -383,12 +763,22 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
 
 // ------------------------------------------------------------ admin routes
 
-// Test-only: counters, and the newest refresh token of an account.
+// Test-only: counters and the newest refresh token of an account (GET), and
+// subject tokens for token exchange (POST), which Logto mints through its
+// Management API.
 function admin(req, res, url) {
   const send = (status, body) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
   };
+  if (req.method === 'POST') {
+    // The server listens on loopback only; refusing requests with an Origin
+    // header also keeps a web page open in a browser on this machine from
+    // minting tokens here (browsers send Origin with every cross-origin POST).
+    if (req.headers.origin !== undefined) return send(403, { error: 'browser requests are refused' });
+    readForm(req).then((form) => mint(url.pathname, form, send), (err) => send(400, { error: String(err.message) }));
+    return;
+  }
   if (req.method !== 'GET') return send(405, { error: 'method_not_allowed' });
   switch (url.pathname) {
     case '/__test/grants':
@@ -409,6 +799,49 @@ function admin(req, res, url) {
     default:
       return send(404, { error: 'not_found' });
   }
+}
+
+// mint answers the POST routes: a personal access token (Logto's pat_...,
+// reusable, optionally expiring) or an impersonation subject token (Logto's
+// sub_..., single-use, 10 minutes) for an account.
+function mint(path, form, send) {
+  const account = form.get('account') ?? 'e2e-user';
+  if (path !== '/__test/pat' && path !== '/__test/subject-token') return send(404, { error: 'not_found' });
+  if (!ACCOUNTS[account]) return send(404, { error: `no account ${account}` });
+  const secret = crypto.randomBytes(24).toString('base64url');
+  if (path === '/__test/subject-token') {
+    const token = `${SUBJECT_TOKEN_PREFIX}${secret}`;
+    subjectTokens.set(token, { accountId: account, expiresAt: Date.now() + SUBJECT_TOKEN_TTL * 1000, consumed: false });
+    return send(201, { subject_token: token, expires_in: SUBJECT_TOKEN_TTL });
+  }
+  let expiresAt = null;
+  if (form.has('expires_in')) {
+    const seconds = Number(form.get('expires_in'));
+    if (!Number.isInteger(seconds)) return send(400, { error: 'expires_in must be an integer (seconds; 0 or less: already expired)' });
+    expiresAt = Date.now() + seconds * 1000;
+  }
+  const token = `pat_${secret}`;
+  personalAccessTokens.set(token, { accountId: account, expiresAt });
+  return send(201, { personal_access_token: token, ...(expiresAt === null ? {} : { expires_at: Math.floor(expiresAt / 1000) }) });
+}
+
+// readForm reads an application/x-www-form-urlencoded body (at most 16 KiB).
+function readForm(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > 16 << 10) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
+  });
 }
 
 // ------------------------------------------------------------------ server
