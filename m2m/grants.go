@@ -62,6 +62,8 @@ const (
 	AccessToken = "urn:ietf:params:oauth:token-type:access_token"
 )
 
+const grantTypeExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+
 // TokenExchange asks for a token in exchange for another (RFC 8693): a
 // personal access token, or an impersonation subject token, with an
 // optional actor token for delegation (the new token then says who acts
@@ -92,7 +94,7 @@ func (g TokenExchange) form() (url.Values, error) {
 		return nil, fmt.Errorf("%w: %w", logto.ErrInvalidRequest, errors.Join(problems...))
 	}
 	f := url.Values{
-		"grant_type":         {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"grant_type":         {grantTypeExchange},
 		"subject_token":      {g.SubjectToken},
 		"subject_token_type": {g.SubjectTokenType},
 	}

@@ -21,7 +21,9 @@ type Token struct {
 	// not say).
 	Scope string
 	// IssuedTokenType is the kind of token a token exchange issued (RFC
-	// 8693 section 2.2.1); "" for client credentials.
+	// 8693 section 2.2.1); "" for client credentials. Logto leaves it out of
+	// its answer, which always holds an access token: a missing one reads
+	// as AccessToken.
 	IssuedTokenType string
 	// IssuedAt is when the request was sent; Expiry when the token ends
 	// (zero when the provider gave no lifetime).
@@ -147,6 +149,7 @@ func (c *Client) fetch(ctx context.Context, key string, e *entry, f *flight, for
 }
 
 func (c *Client) request(ctx context.Context, form url.Values) (*Token, error) {
+	exchange := form.Get("grant_type") == grantTypeExchange
 	p, err := c.disc.Get(ctx)
 	if err != nil {
 		return nil, err
@@ -166,6 +169,9 @@ func (c *Client) request(ctx context.Context, form url.Values) (*Token, error) {
 		Scope:           resp.Scope,
 		IssuedTokenType: resp.IssuedTokenType,
 		IssuedAt:        sent,
+	}
+	if exchange && t.IssuedTokenType == "" {
+		t.IssuedTokenType = AccessToken
 	}
 	if resp.ExpiresIn > 0 {
 		t.Expiry = sent.Add(time.Duration(resp.ExpiresIn) * time.Second)
