@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/seed098cf14d/logto/internal/testskip"
 )
 
 // The user the provider knows, and what the tests expect of it.
@@ -74,13 +76,15 @@ func requireTool(t testing.TB, name string) {
 	unavailable(t, "%s not found: %s", name, hint)
 }
 
-// unavailable skips, or fails under LOGTO_E2E_REQUIRED=1.
+// unavailable skips, or fails under LOGTO_E2E_REQUIRED=1; TestMain prints
+// the skips after the run, as plain go test hides them.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("LOGTO_E2E_REQUIRED") == "1" {
-		t.Fatalf(format+" (LOGTO_E2E_REQUIRED=1, so this is a failure, not a skip)", args...)
-	}
-	t.Skipf(format+" (set LOGTO_E2E_REQUIRED=1 to make this a failure)", args...)
+	testskip.Unavailablef(t, "LOGTO_E2E_REQUIRED", format, args...)
+}
+
+func TestMain(m *testing.M) {
+	testskip.Main(m)
 }
 
 // repoRoot is the SDK's repository root (the parent of this package).
