@@ -97,6 +97,37 @@ func repoRoot(t testing.TB) string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
+// artifactsEnv names the directory where the tests leave files for people
+// to look at, such as screenshots; CI sets it and lists the files at the end.
+const artifactsEnv = "LOGTO_ARTIFACTS_DIR"
+
+// saveScreenshot writes png to $LOGTO_ARTIFACTS_DIR/e2e/<test name>/<name>.png
+// (a relative LOGTO_ARTIFACTS_DIR is taken from the repository root); without
+// the variable it only logs that it took one. A png that is not a PNG fails
+// the test.
+func saveScreenshot(t testing.TB, name string, png []byte) {
+	t.Helper()
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("screenshot %s is not a PNG (%d bytes)", name, len(png))
+	}
+	dir := os.Getenv(artifactsEnv)
+	if dir == "" {
+		t.Logf("took a %d-byte screenshot %s; set %s to keep it", len(png), name, artifactsEnv)
+		return
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(repoRoot(t), dir)
+	}
+	path := filepath.Join(dir, "e2e", filepath.FromSlash(t.Name()), name+".png")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote a %d-byte screenshot to %s", len(png), path)
+}
+
 // freePort returns a loopback port nobody listens on right now.
 func freePort(t testing.TB) int {
 	t.Helper()
