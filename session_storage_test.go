@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/testskip"
 	"github.com/seed098cf14d/logto/storagetest"
 )
 
@@ -174,6 +175,13 @@ func TestStorageContract(t *testing.T) {
 	for _, impl := range storageImpls() {
 		t.Run(impl.name, func(t *testing.T) { storagetest.Run(t, impl.open) })
 	}
+}
+
+// TestMain says, after the run, which tests skipped and why: storagetest
+// skips the cases that do not apply to a storage, and plain go test would
+// not show it.
+func TestMain(m *testing.M) {
+	testskip.Main(m)
 }
 
 func TestSessionStorageBuffersUntilFlush(t *testing.T) {

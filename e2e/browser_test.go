@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +58,7 @@ func TestBrowserSignInSignOut(t *testing.T) {
 	c.navigate(app.Base + "/")
 	c.waitFor("the app's home page, signed out", c.appHome(app, "Not authenticated"))
 	c.logf("opened %s: Not authenticated", app.Base+"/")
+	c.screenshot("signed-out")
 
 	// Sign in: the app's link, the provider's login and consent pages.
 	mark := c.mark()
@@ -116,25 +114,7 @@ func TestBrowserSignInSignOut(t *testing.T) {
 		t.Errorf("session cookie: Domain = %q, want host-only %q", cookie.Domain, appURL.Hostname())
 	}
 
-	// A picture of the signed-in page, for people.
-	shot, err := chromedp.Run(c.stepCtx(), chromedp.FullScreenshot(100))
-	if err != nil {
-		c.fatalf("screenshot: %v", err)
-	}
-	if !bytes.HasPrefix(shot, []byte("\x89PNG\r\n\x1a\n")) {
-		c.fatalf("the screenshot is not a PNG (%d bytes)", len(shot))
-	}
-	shotPath, err := filepath.Abs(filepath.Join("..", "artifacts", "e2e", "signed-in.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(shotPath), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c.logf("wrote a %d-byte screenshot of the signed-in page to %s", len(shot), shotPath)
+	c.screenshot("signed-in")
 
 	// The protected page opens.
 	resp := c.navigateResponse(app.Base + "/protected")
@@ -329,6 +309,17 @@ func (c *chromeTab) stepCtx() context.Context {
 	ctx, cancel := context.WithTimeout(c.ctx, browserStep)
 	c.t.Cleanup(cancel)
 	return ctx
+}
+
+// screenshot saves a picture of the whole page, for people
+// (saveScreenshot: into LOGTO_ARTIFACTS_DIR when it is set).
+func (c *chromeTab) screenshot(name string) {
+	c.t.Helper()
+	png, err := chromedp.Run(c.stepCtx(), chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		c.fatalf("screenshot %s: %v", name, err)
+	}
+	saveScreenshot(c.t, name, png)
 }
 
 func (c *chromeTab) do(actions ...chromedp.Action[chromedp.Void]) {

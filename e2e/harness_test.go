@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/seed098cf14d/logto/internal/testskip"
 )
 
 // The user the provider knows, and what the tests expect of it.
@@ -74,13 +76,15 @@ func requireTool(t testing.TB, name string) {
 	unavailable(t, "%s not found: %s", name, hint)
 }
 
-// unavailable skips, or fails under LOGTO_E2E_REQUIRED=1.
+// unavailable skips, or fails under LOGTO_E2E_REQUIRED=1; TestMain prints
+// the skips after the run, as plain go test hides them.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("LOGTO_E2E_REQUIRED") == "1" {
-		t.Fatalf(format+" (LOGTO_E2E_REQUIRED=1, so this is a failure, not a skip)", args...)
-	}
-	t.Skipf(format+" (set LOGTO_E2E_REQUIRED=1 to make this a failure)", args...)
+	testskip.Unavailablef(t, "LOGTO_E2E_REQUIRED", format, args...)
+}
+
+func TestMain(m *testing.M) {
+	testskip.Main(m)
 }
 
 // repoRoot is the SDK's repository root (the parent of this package).
@@ -91,6 +95,37 @@ func repoRoot(t testing.TB) string {
 		t.Fatal("cannot locate the e2e package's source")
 	}
 	return filepath.Dir(filepath.Dir(file))
+}
+
+// artifactsEnv names the directory where the tests leave files for people
+// to look at, such as screenshots; CI sets it and lists the files at the end.
+const artifactsEnv = "LOGTO_ARTIFACTS_DIR"
+
+// saveScreenshot writes png to $LOGTO_ARTIFACTS_DIR/e2e/<test name>/<name>.png
+// (a relative LOGTO_ARTIFACTS_DIR is taken from the repository root); without
+// the variable it only logs that it took one. A png that is not a PNG fails
+// the test.
+func saveScreenshot(t testing.TB, name string, png []byte) {
+	t.Helper()
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("screenshot %s is not a PNG (%d bytes)", name, len(png))
+	}
+	dir := os.Getenv(artifactsEnv)
+	if dir == "" {
+		t.Logf("took a %d-byte screenshot %s; set %s to keep it", len(png), name, artifactsEnv)
+		return
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(repoRoot(t), dir)
+	}
+	path := filepath.Join(dir, "e2e", filepath.FromSlash(t.Name()), name+".png")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote a %d-byte screenshot to %s", len(png), path)
 }
 
 // freePort returns a loopback port nobody listens on right now.

@@ -6,9 +6,17 @@ import (
 	"testing"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/testskip"
 	"github.com/seed098cf14d/logto/memstore"
 	"github.com/seed098cf14d/logto/storagetest"
 )
+
+// TestMain says, after the run, which tests skipped and why: storagetest
+// skips the cases that do not apply to a storage, and plain go test would
+// not show it.
+func TestMain(m *testing.M) {
+	testskip.Main(m)
+}
 
 // TestSharedStorageContract runs the SDK's shared Storage contract
 // (storagetest) on logto.SessionStorage over a Store.

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/testskip"
 	"github.com/seed098cf14d/logto/redisstore"
 )
 
@@ -31,13 +32,15 @@ var (
 
 const testRedirect = "http://app.test/callback"
 
-// unavailable skips, or fails under LOGTO_REDIS_REQUIRED=1.
+// unavailable skips, or fails under LOGTO_REDIS_REQUIRED=1; TestMain prints
+// the skips after the run, as plain go test hides them.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("LOGTO_REDIS_REQUIRED") == "1" {
-		t.Fatalf(format+" (LOGTO_REDIS_REQUIRED=1, so this is a failure, not a skip)", args...)
-	}
-	t.Skipf(format, args...)
+	testskip.Unavailablef(t, "LOGTO_REDIS_REQUIRED", format, args...)
+}
+
+func TestMain(m *testing.M) {
+	testskip.Main(m)
 }
 
 // redisClient returns a client of the Redis at REDIS_URL, closed when the

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/testskip"
 )
 
 // Open starts a new, empty session and returns its storage, and next, which
@@ -102,7 +103,7 @@ func renew(t *testing.T, open Open) {
 	ctx := context.Background()
 	s, next := open(t)
 	if _, ok := s.(logto.Renewer); !ok {
-		t.Skipf("%T is not a logto.Renewer: the client deletes its own keys instead", s)
+		testskip.Skipf(t, "%T is not a logto.Renewer: the client deletes its own keys instead", s)
 	}
 	must(t, s.Set(ctx, "before", "x"))
 	s = next()

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed098cf14d/logto/internal/testskip"
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
@@ -837,12 +838,13 @@ func TestRunBadConfig(t *testing.T) {
 
 // TestMain lets a test run the example's main in a child process (the test
 // binary itself, with LOGTO_EXAMPLE_MAIN=1), as outside tests run it.
+// Otherwise it runs the tests and says which skipped, and why.
 func TestMain(m *testing.M) {
 	if os.Getenv("LOGTO_EXAMPLE_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testskip.Main(m)
 }
 
 // devProviderRefusals are environments where the embedded dev provider would

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed098cf14d/logto/internal/testskip"
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
@@ -18,10 +19,7 @@ import (
 func redisURL(t *testing.T) string {
 	u := os.Getenv("REDIS_URL")
 	if u == "" {
-		if os.Getenv("LOGTO_REDIS_REQUIRED") == "1" {
-			t.Fatal("REDIS_URL is not set and LOGTO_REDIS_REQUIRED=1")
-		}
-		t.Skip("no Redis: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0")
+		testskip.Unavailablef(t, "LOGTO_REDIS_REQUIRED", "REDIS_URL is not set: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0")
 	}
 	return u
 }
