@@ -24,6 +24,7 @@ func FuzzServeHTTP(f *testing.F) {
 		{"GET", "/oidc/session/end", "id_token_hint=eyJhbGciOiJFUzM4NCJ9.e30.AAAA", "", "", ""},
 		{"GET", "/oidc/me", "", "", "Bearer x", ""},
 		{"GET", "/oidc/jwks", "", "", "", ""},
+		{"POST", "/oidc/token", "", "grant_type=client_credentials&resource=https://api.example.com&organization_id=org-1&scope=a", "Basic ZGV2LW0ybTpkZXYtbTJtLXNlY3JldA==", "application/x-www-form-urlencoded"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.body, s.authz, s.ctype)

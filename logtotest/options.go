@@ -17,6 +17,10 @@ const (
 	DefaultAccessTokenTTL  = time.Hour
 	DefaultIDTokenTTL      = time.Hour
 	DefaultRefreshTokenTTL = 14 * 24 * time.Hour
+
+	DefaultM2MClientID     = "dev-m2m"        // Options.M2MClientID
+	DefaultM2MClientSecret = "dev-m2m-secret" // Options.M2MClientSecret
+	DefaultNativeClientID  = "dev-native"     // Options.NativeClientID
 )
 
 // OrganizationsResource is the reserved resource indicator Logto wants in
@@ -97,16 +101,19 @@ func SecondUser() User {
 const DefaultOrganization = "org-1"
 
 // Options configures a [Provider]. The zero value is a working provider with
-// one confidential client, the [DefaultUser] and one API resource.
+// three applications (a web app, a machine-to-machine app and a native
+// app, see [Provider.ClientID], [Provider.M2MClientID] and
+// [Provider.NativeClientID]), the [DefaultUser] and one API resource.
 //
 // For the slice and map fields, nil means "use the default"; a non-nil empty
 // value means "none".
 type Options struct {
-	// ClientID and ClientSecret of the one registered application; defaults
-	// "dev-app" and "dev-secret".
+	// ClientID and ClientSecret are the web application's, a confidential
+	// client that signs users in (authorization_code and refresh_token
+	// grants); defaults "dev-app" and "dev-secret".
 	ClientID, ClientSecret string
-	// RedirectURIs are the registered redirect URIs, compared exactly. Empty
-	// accepts any absolute http or https URI.
+	// RedirectURIs are the web application's registered redirect URIs,
+	// compared exactly. Empty accepts any absolute http or https URI.
 	RedirectURIs []string
 	// PostLogoutRedirectURIs are the registered post-logout redirect URIs.
 	// Empty accepts any absolute http or https URI.
@@ -151,11 +158,37 @@ type Options struct {
 	AccessTokenTTL, IDTokenTTL, RefreshTokenTTL time.Duration
 	// Now is the provider's clock; default time.Now.
 	Now func() time.Time
-	// TokenEndpointAuthMethods are advertised in discovery and accepted at
-	// the token and revocation endpoints: any of "client_secret_basic",
-	// "client_secret_post" and "none" (a public client, identified by
-	// client_id alone). Default: client_secret_basic and client_secret_post.
+	// TokenEndpointAuthMethods are how the web application may
+	// authenticate at the token and revocation endpoints: any of
+	// "client_secret_basic", "client_secret_post" and "none" (a public
+	// client, identified by client_id alone). Default: client_secret_basic
+	// and client_secret_post. The M2M application uses
+	// the secret methods listed here; the native application always uses
+	// "none". Discovery advertises these and "none".
 	TokenEndpointAuthMethods []string
+
+	// M2MClientID and M2MClientSecret are the machine-to-machine
+	// application's, a confidential client that gets tokens for itself
+	// with the client_credentials grant and no user; defaults "dev-m2m" and
+	// "dev-m2m-secret".
+	M2MClientID, M2MClientSecret string
+	// M2MOrganizations are the organizations the M2M application belongs
+	// to, the only ones it gets organization tokens for (with the scopes of
+	// OrganizationScopes); default [DefaultOrganization].
+	M2MOrganizations []string
+	// M2MResourceScopes are the scopes the M2M application's roles give it,
+	// per API resource, and so the only resources it gets tokens for. The
+	// default is every resource of Resources with its ResourceScopes. Each
+	// key must be one of Resources, or [New] fails.
+	M2MResourceScopes map[string][]string
+	// NativeClientID is the native application's, a public client (RFC 8252)
+	// such as a command-line tool: it never authenticates (a secret is
+	// refused), it must use PKCE like every client, and its redirect URIs are
+	// http://127.0.0.1:<port>/callback and http://[::1]:<port>/callback
+	// with any port (RFC 8252 section 7.3). Its refresh tokens rotate on
+	// every use, like everyone's. Default "dev-native".
+	NativeClientID string
+
 	// Addr is the listen address used by [Start]; "" means 127.0.0.1:0.
 	// The base URL keeps the host given ("localhost" for an empty or
 	// unspecified one) with the port actually bound.
@@ -224,12 +257,8 @@ func (o *Options) normalize() error {
 	o.Resources = append([]string{}, o.Resources...)
 	o.OrganizationScopes = append([]string{}, o.OrganizationScopes...)
 	o.TokenEndpointAuthMethods = append([]string{}, o.TokenEndpointAuthMethods...)
-	rs := make(map[string][]string, len(o.ResourceScopes))
-	for k, v := range o.ResourceScopes {
-		rs[k] = append([]string{}, v...)
-	}
-	o.ResourceScopes = rs
-	return nil
+	o.ResourceScopes = cloneScopeMap(o.ResourceScopes)
+	return o.normalizeClients()
 }
 
 // checkExtraUsers reports every extra user whose Subject is empty or

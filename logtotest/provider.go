@@ -24,9 +24,10 @@ type Provider struct {
 	listener net.Listener
 	closed   bool
 
-	user   User
-	faults Faults
-	keys   keyRing
+	user    User
+	clients []*client // read-only after New
+	faults  Faults
+	keys    keyRing
 	// csrf refuses cross-origin posts of the sign-in form.
 	csrf *http.CrossOriginProtection
 
@@ -67,6 +68,7 @@ func New(opts Options) (*Provider, error) {
 		requests:     map[string]int{},
 		grantCounts:  map[string]int{},
 	}
+	p.clients = newClients(&p.opts)
 	p.keys.init(opts.SigningAlg)
 	return p, nil
 }
@@ -167,10 +169,10 @@ func (p *Provider) Issuer() string {
 	return p.Endpoint() + "/oidc"
 }
 
-// ClientID returns the registered application's client ID.
+// ClientID returns the web application's client ID.
 func (p *Provider) ClientID() string { return p.opts.ClientID }
 
-// ClientSecret returns the registered application's client secret.
+// ClientSecret returns the web application's client secret.
 func (p *Provider) ClientSecret() string { return p.opts.ClientSecret }
 
 // SetUser replaces the signed-in account. Tokens minted afterwards, and
@@ -198,7 +200,8 @@ func (p *Provider) Requests(endpoint string) int {
 }
 
 // Grants returns how many token requests, successful or not, carried the
-// given grant_type, such as "authorization_code" or "refresh_token".
+// given grant_type, such as "authorization_code", "refresh_token" or
+// "client_credentials".
 func (p *Provider) Grants(grantType string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -335,4 +338,29 @@ func deriveIssuer(base string, r *http.Request) string {
 		base = scheme + "://" + r.Host
 	}
 	return base + "/oidc"
+}
+
+// pruneLocked drops expired codes, tokens and sign-in interactions, an
+// hour late so that a late comer hears why. Call with p.mu held.
+func (p *Provider) pruneLocked(now time.Time) {
+	for k, in := range p.interactions {
+		if now.After(in.expires.Add(time.Hour)) {
+			delete(p.interactions, k)
+		}
+	}
+	for k, c := range p.codes {
+		if now.After(c.expires.Add(time.Hour)) {
+			delete(p.codes, k)
+		}
+	}
+	for k, t := range p.access {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.access, k)
+		}
+	}
+	for k, t := range p.refresh {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.refresh, k)
+		}
+	}
 }
