@@ -11,6 +11,14 @@ import (
 	"strconv"
 )
 
+// Grant types beyond authorization_code, refresh_token and
+// client_credentials, as sent in grant_type and counted by
+// [Provider.Grants].
+const (
+	// GrantTypeTokenExchange is token exchange's (RFC 8693 section 2.1).
+	GrantTypeTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
 // clientKind tells the three registered applications apart.
 type clientKind int
 
@@ -26,6 +34,8 @@ type client struct {
 	kind       clientKind
 	// authMethods are how it may authenticate at the token endpoint.
 	authMethods []string
+	// exchange: it may use token exchange.
+	exchange bool
 }
 
 // newClients builds the registered applications from normalized options.
@@ -36,15 +46,19 @@ func newClients(o *Options) []*client {
 			secretMethods = append(secretMethods, m)
 		}
 	}
-	return []*client{
+	cs := []*client{
 		{id: o.ClientID, secret: o.ClientSecret, kind: webClient, authMethods: o.TokenEndpointAuthMethods},
 		{id: o.M2MClientID, secret: o.M2MClientSecret, kind: m2mClient, authMethods: secretMethods},
 		{id: o.NativeClientID, kind: nativeClient, authMethods: []string{"none"}},
 	}
+	for _, c := range cs {
+		c.exchange = slices.Contains(o.TokenExchangeClients, c.id)
+	}
+	return cs
 }
 
 // normalizeClients applies the defaults of the M2M and native
-// applications and reports every inconsistency.
+// applications and of token exchange, and reports every inconsistency.
 func (o *Options) normalizeClients() error {
 	if o.M2MClientID == "" {
 		o.M2MClientID = DefaultM2MClientID
@@ -70,6 +84,10 @@ func (o *Options) normalizeClients() error {
 		}
 	}
 	o.M2MResourceScopes = cloneScopeMap(o.M2MResourceScopes)
+	if o.TokenExchangeClients == nil {
+		o.TokenExchangeClients = []string{o.ClientID, o.M2MClientID}
+	}
+	o.TokenExchangeClients = append([]string{}, o.TokenExchangeClients...)
 
 	var errs []error
 	ids := []string{o.ClientID, o.M2MClientID, o.NativeClientID}
@@ -79,6 +97,11 @@ func (o *Options) normalizeClients() error {
 	for r := range o.M2MResourceScopes {
 		if !slices.Contains(o.Resources, r) {
 			errs = append(errs, fmt.Errorf("logtotest: M2MResourceScopes names %q, which is not one of Resources", r))
+		}
+	}
+	for _, id := range o.TokenExchangeClients {
+		if !slices.Contains(ids, id) {
+			errs = append(errs, fmt.Errorf("logtotest: TokenExchangeClients names %q, which is no registered client", id))
 		}
 	}
 	return errors.Join(errs...)
@@ -167,6 +190,11 @@ func (c *client) grantAllowed(grantType string) *oauthError {
 		ok = c.kind != m2mClient
 	case "client_credentials":
 		ok = c.kind == m2mClient
+	case GrantTypeTokenExchange:
+		if !c.exchange {
+			return errUnauthorizedClient("token exchange is not allowed for this application")
+		}
+		ok = true
 	}
 	if !ok {
 		return errUnauthorizedClient("requested grant type is not allowed for this client")

@@ -194,6 +194,7 @@ func TestClientOptionsValidated(t *testing.T) {
 		"same IDs":             {M2MClientID: logtotest.DefaultClientID},
 		"native like M2M":      {NativeClientID: "x", M2MClientID: "x"},
 		"unknown M2M resource": {M2MResourceScopes: map[string][]string{"https://nope.example": {"a"}}},
+		"unknown exchanger":    {TokenExchangeClients: []string{"someone"}},
 	} {
 		if _, err := logtotest.New(opts); err == nil {
 			t.Errorf("%s: New accepted %+v", name, opts)
@@ -234,7 +235,8 @@ func TestDiscoveryBeyondTheBrowser(t *testing.T) {
 				t.Errorf("%v: %s = %v, want %v", tc.methods, k, got, tc.want)
 			}
 		}
-		wantGrants := []string{"authorization_code", "refresh_token", "client_credentials"}
+		wantGrants := []string{"authorization_code", "refresh_token", "client_credentials",
+			"urn:ietf:params:oauth:grant-type:token-exchange"}
 		if got := strs("grant_types_supported"); !slices.Equal(got, wantGrants) {
 			t.Errorf("grant_types_supported = %v", got)
 		}

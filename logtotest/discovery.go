@@ -53,7 +53,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint":                            iss + "/token/revocation",
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange},
 		"scopes_supported":                               supportedScopes,
 		"claims_supported":                               supportedClaims,
 		"subject_types_supported":                        []string{"public"},

@@ -25,6 +25,7 @@ func FuzzServeHTTP(f *testing.F) {
 		{"GET", "/oidc/me", "", "", "Bearer x", ""},
 		{"GET", "/oidc/jwks", "", "", "", ""},
 		{"POST", "/oidc/token", "", "grant_type=client_credentials&resource=https://api.example.com&organization_id=org-1&scope=a", "Basic ZGV2LW0ybTpkZXYtbTJtLXNlY3JldA==", "application/x-www-form-urlencoded"},
+		{"POST", "/oidc/token", "", "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=pat_x&subject_token_type=urn:logto:token-type:personal_access_token&actor_token=x&actor_token_type=urn:ietf:params:oauth:token-type:access_token", "Basic ZGV2LWFwcDpkZXYtc2VjcmV0", "application/x-www-form-urlencoded"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.body, s.authz, s.ctype)

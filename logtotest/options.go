@@ -188,6 +188,12 @@ type Options struct {
 	// with any port (RFC 8252 section 7.3). Its refresh tokens rotate on
 	// every use, like everyone's. Default "dev-native".
 	NativeClientID string
+	// TokenExchangeClients are the client IDs allowed to use token
+	// exchange (RFC 8693), which Logto allows per application and not by
+	// default. The default is the web and M2M applications; an empty
+	// non-nil list allows no one. Each must be one of the three client IDs,
+	// or [New] fails.
+	TokenExchangeClients []string
 
 	// Addr is the listen address used by [Start]; "" means 127.0.0.1:0.
 	// The base URL keeps the host given ("localhost" for an empty or

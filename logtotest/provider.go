@@ -38,6 +38,10 @@ type Provider struct {
 	refresh map[string]*refreshToken
 	access  map[string]*accessToken
 
+	// Token exchange's subject tokens (exchange.go).
+	pats          map[string]*personalToken
+	subjectTokens map[string]*subjectToken
+
 	requests      map[string]int
 	grantCounts   map[string]int
 	lastAuth      url.Values
@@ -56,17 +60,19 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{
-		opts:         opts,
-		now:          opts.Now,
-		user:         *opts.User,
-		csrf:         http.NewCrossOriginProtection(),
-		interactions: map[string]*interaction{},
-		codes:        map[string]*authCode{},
-		grants:       map[string]*grant{},
-		refresh:      map[string]*refreshToken{},
-		access:       map[string]*accessToken{},
-		requests:     map[string]int{},
-		grantCounts:  map[string]int{},
+		opts:          opts,
+		now:           opts.Now,
+		user:          *opts.User,
+		csrf:          http.NewCrossOriginProtection(),
+		interactions:  map[string]*interaction{},
+		codes:         map[string]*authCode{},
+		grants:        map[string]*grant{},
+		refresh:       map[string]*refreshToken{},
+		access:        map[string]*accessToken{},
+		pats:          map[string]*personalToken{},
+		subjectTokens: map[string]*subjectToken{},
+		requests:      map[string]int{},
+		grantCounts:   map[string]int{},
 	}
 	p.clients = newClients(&p.opts)
 	p.keys.init(opts.SigningAlg)
@@ -200,8 +206,8 @@ func (p *Provider) Requests(endpoint string) int {
 }
 
 // Grants returns how many token requests, successful or not, carried the
-// given grant_type, such as "authorization_code", "refresh_token" or
-// "client_credentials".
+// given grant_type, such as "authorization_code", "refresh_token",
+// "client_credentials" or [GrantTypeTokenExchange].
 func (p *Provider) Grants(grantType string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -340,9 +346,15 @@ func deriveIssuer(base string, r *http.Request) string {
 	return base + "/oidc"
 }
 
-// pruneLocked drops expired codes, tokens and sign-in interactions, an
-// hour late so that a late comer hears why. Call with p.mu held.
+// pruneLocked drops expired codes, tokens, sign-in interactions and
+// subject tokens, an hour late so that a late comer hears why. Call with
+// p.mu held.
 func (p *Provider) pruneLocked(now time.Time) {
+	for k, t := range p.subjectTokens {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.subjectTokens, k)
+		}
+	}
 	for k, in := range p.interactions {
 		if now.After(in.expires.Add(time.Hour)) {
 			delete(p.interactions, k)

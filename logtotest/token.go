@@ -36,7 +36,9 @@ type tokenPlan struct {
 	refreshToken string
 	scopes       []string
 	expiresIn    int64
-	faults       Faults
+	// issuedTokenType is RFC 8693's issued_token_type, for token exchange.
+	issuedTokenType string
+	faults          Faults
 }
 
 // tokenResponse is the token endpoint's success answer.
@@ -47,6 +49,8 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"`
 	TokenType    string `json:"token_type"`
+	// IssuedTokenType answers token exchange (RFC 8693 section 2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // parseTokenForm parses a form-encoded POST body, rejecting other content
@@ -108,7 +112,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	switch grantType {
 	case "":
 		e = errInvalidRequest("missing required parameter 'grant_type'")
-	case "authorization_code", "refresh_token", "client_credentials":
+	case "authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange:
 		e = c.grantAllowed(grantType)
 	default:
 		e = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested"}
@@ -129,6 +133,8 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		plan, e = p.refreshGrantLocked(form, c.id, iss, now)
 	case "client_credentials":
 		plan, e = p.clientCredentialsLocked(form, c, iss, now)
+	case GrantTypeTokenExchange:
+		plan, e = p.tokenExchangeLocked(form, c, iss, now)
 	}
 	p.mu.Unlock()
 	if e != nil {
@@ -290,6 +296,7 @@ type apiToken struct {
 	resource string // "" for an organization token
 	orgID    string // "" for a token that is not an organization's
 	scopes   []string
+	actor    string // act.sub of a delegated token (RFC 8693), or ""
 }
 
 // jwtAccessLocked plans a JWT access token: aud is the resource or, with
@@ -314,6 +321,9 @@ func (p *Provider) jwtAccessLocked(plan *tokenPlan, t apiToken, iss string, now 
 	}
 	if t.orgID != "" {
 		plan.atClaims["organization_id"] = t.orgID
+	}
+	if t.actor != "" {
+		plan.atClaims["act"] = map[string]any{"sub": t.actor}
 	}
 	plan.atSigner = p.signerLocked(p.faults.AccessTokenSigning)
 }
@@ -345,11 +355,12 @@ func (p *Provider) newRefreshLocked(g *grant, now time.Time) string {
 // mint runs the hooks and signs the planned tokens.
 func (plan *tokenPlan) mint() (*tokenResponse, error) {
 	resp := &tokenResponse{
-		AccessToken:  plan.accessToken,
-		ExpiresIn:    plan.expiresIn,
-		RefreshToken: plan.refreshToken,
-		Scope:        strings.Join(plan.scopes, " "),
-		TokenType:    "Bearer",
+		AccessToken:     plan.accessToken,
+		ExpiresIn:       plan.expiresIn,
+		RefreshToken:    plan.refreshToken,
+		Scope:           strings.Join(plan.scopes, " "),
+		TokenType:       "Bearer",
+		IssuedTokenType: plan.issuedTokenType,
 	}
 	if plan.atClaims != nil {
 		if plan.faults.AccessTokenClaims != nil {
