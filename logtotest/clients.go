@@ -17,6 +17,9 @@ import (
 const (
 	// GrantTypeTokenExchange is token exchange's (RFC 8693 section 2.1).
 	GrantTypeTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	// GrantTypeDeviceCode is the device authorization grant's polls' (RFC
+	// 8628 section 3.4).
+	GrantTypeDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // clientKind tells the three registered applications apart.
@@ -25,7 +28,7 @@ type clientKind int
 const (
 	webClient    clientKind = iota // Options.ClientID: signs users in
 	m2mClient                      // Options.M2MClientID: client_credentials
-	nativeClient                   // Options.NativeClientID: public, loopback redirects
+	nativeClient                   // Options.NativeClientID: public, loopback, device flow
 )
 
 // client is a registered application. Read-only after New.
@@ -88,6 +91,12 @@ func (o *Options) normalizeClients() error {
 		o.TokenExchangeClients = []string{o.ClientID, o.M2MClientID}
 	}
 	o.TokenExchangeClients = append([]string{}, o.TokenExchangeClients...)
+	if o.DeviceCodeTTL <= 0 {
+		o.DeviceCodeTTL = DefaultDeviceCodeTTL
+	}
+	if o.DevicePollInterval <= 0 {
+		o.DevicePollInterval = DefaultDevicePollInterval
+	}
 
 	var errs []error
 	ids := []string{o.ClientID, o.M2MClientID, o.NativeClientID}
@@ -190,6 +199,8 @@ func (c *client) grantAllowed(grantType string) *oauthError {
 		ok = c.kind != m2mClient
 	case "client_credentials":
 		ok = c.kind == m2mClient
+	case GrantTypeDeviceCode:
+		ok = c.kind == nativeClient
 	case GrantTypeTokenExchange:
 		if !c.exchange {
 			return errUnauthorizedClient("token exchange is not allowed for this application")

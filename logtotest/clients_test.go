@@ -236,9 +236,12 @@ func TestDiscoveryBeyondTheBrowser(t *testing.T) {
 			}
 		}
 		wantGrants := []string{"authorization_code", "refresh_token", "client_credentials",
-			"urn:ietf:params:oauth:grant-type:token-exchange"}
+			"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code"}
 		if got := strs("grant_types_supported"); !slices.Equal(got, wantGrants) {
 			t.Errorf("grant_types_supported = %v", got)
+		}
+		if d["device_authorization_endpoint"] != p.Issuer()+"/device/auth" {
+			t.Errorf("device_authorization_endpoint = %v", d["device_authorization_endpoint"])
 		}
 	}
 }

@@ -18,9 +18,11 @@ const (
 	DefaultIDTokenTTL      = time.Hour
 	DefaultRefreshTokenTTL = 14 * 24 * time.Hour
 
-	DefaultM2MClientID     = "dev-m2m"        // Options.M2MClientID
-	DefaultM2MClientSecret = "dev-m2m-secret" // Options.M2MClientSecret
-	DefaultNativeClientID  = "dev-native"     // Options.NativeClientID
+	DefaultM2MClientID        = "dev-m2m"        // Options.M2MClientID
+	DefaultM2MClientSecret    = "dev-m2m-secret" // Options.M2MClientSecret
+	DefaultNativeClientID     = "dev-native"     // Options.NativeClientID
+	DefaultDeviceCodeTTL      = 10 * time.Minute // Options.DeviceCodeTTL
+	DefaultDevicePollInterval = 5 * time.Second  // Options.DevicePollInterval
 )
 
 // OrganizationsResource is the reserved resource indicator Logto wants in
@@ -159,12 +161,12 @@ type Options struct {
 	// Now is the provider's clock; default time.Now.
 	Now func() time.Time
 	// TokenEndpointAuthMethods are how the web application may
-	// authenticate at the token and revocation endpoints: any of
-	// "client_secret_basic", "client_secret_post" and "none" (a public
-	// client, identified by client_id alone). Default: client_secret_basic
-	// and client_secret_post. The M2M application uses
-	// the secret methods listed here; the native application always uses
-	// "none". Discovery advertises these and "none".
+	// authenticate at the token, revocation and device authorization
+	// endpoints: any of "client_secret_basic", "client_secret_post" and
+	// "none" (a public client, identified by client_id alone). Default:
+	// client_secret_basic and client_secret_post. The M2M application
+	// uses the secret methods listed here; the native application always
+	// uses "none". Discovery advertises these and "none".
 	TokenEndpointAuthMethods []string
 
 	// M2MClientID and M2MClientSecret are the machine-to-machine
@@ -185,8 +187,9 @@ type Options struct {
 	// such as a command-line tool: it never authenticates (a secret is
 	// refused), it must use PKCE like every client, and its redirect URIs are
 	// http://127.0.0.1:<port>/callback and http://[::1]:<port>/callback
-	// with any port (RFC 8252 section 7.3). Its refresh tokens rotate on
-	// every use, like everyone's. Default "dev-native".
+	// with any port (RFC 8252 section 7.3); it alone may use the device
+	// authorization grant (RFC 8628). Its refresh tokens rotate on every
+	// use, like everyone's. Default "dev-native".
 	NativeClientID string
 	// TokenExchangeClients are the client IDs allowed to use token
 	// exchange (RFC 8693), which Logto allows per application and not by
@@ -194,6 +197,15 @@ type Options struct {
 	// non-nil list allows no one. Each must be one of the three client IDs,
 	// or [New] fails.
 	TokenExchangeClients []string
+	// DeviceCodeTTL is how long a device code of the device authorization
+	// grant stays good; default 10 minutes.
+	DeviceCodeTTL time.Duration
+	// DevicePollInterval is the least time a device must wait between two
+	// polls of the token endpoint, announced rounded up to whole seconds;
+	// default 5 s. Polling sooner (by more than 250 ms, for the jitter of
+	// clients that poll on a ticker) while the request is pending gets
+	// slow_down, and 5 s more to wait from then on (RFC 8628 section 3.5).
+	DevicePollInterval time.Duration
 
 	// Addr is the listen address used by [Start]; "" means 127.0.0.1:0.
 	// The base URL keeps the host given ("localhost" for an empty or

@@ -41,6 +41,10 @@ type Provider struct {
 	// Token exchange's subject tokens (exchange.go).
 	pats          map[string]*personalToken
 	subjectTokens map[string]*subjectToken
+	// The device authorization grant's requests, by device code and by
+	// normalized user code (device.go).
+	devices   map[string]*deviceAuth
+	userCodes map[string]string
 
 	requests      map[string]int
 	grantCounts   map[string]int
@@ -71,6 +75,8 @@ func New(opts Options) (*Provider, error) {
 		access:        map[string]*accessToken{},
 		pats:          map[string]*personalToken{},
 		subjectTokens: map[string]*subjectToken{},
+		devices:       map[string]*deviceAuth{},
+		userCodes:     map[string]string{},
 		requests:      map[string]int{},
 		grantCounts:   map[string]int{},
 	}
@@ -198,7 +204,10 @@ func (p *Provider) SetUser(u User) {
 // Requests returns how many requests an endpoint has received since the
 // start or the last [Provider.ResetCounters]. Endpoint names: "discovery",
 // "jwks", "authorize", "sign_in" (the sign-in page's form, see
-// Options.SignInPage), "token", "userinfo", "revocation", "end_session".
+// Options.SignInPage), "token", "userinfo", "revocation", "end_session",
+// "device_authorization" (POST /oidc/device/auth), "device" (the device
+// verification page, GET /oidc/device) and "device_confirm" (its form,
+// POST /oidc/device/confirm).
 func (p *Provider) Requests(endpoint string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -207,7 +216,7 @@ func (p *Provider) Requests(endpoint string) int {
 
 // Grants returns how many token requests, successful or not, carried the
 // given grant_type, such as "authorization_code", "refresh_token",
-// "client_credentials" or [GrantTypeTokenExchange].
+// "client_credentials", [GrantTypeTokenExchange] or [GrantTypeDeviceCode].
 func (p *Provider) Grants(grantType string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -295,6 +304,12 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt = route{"revocation", "POST", p.serveRevocation}
 	case "/oidc/session/end":
 		rt = route{"end_session", "GET POST", p.serveEndSession}
+	case deviceAuthPath:
+		rt = route{"device_authorization", "POST", p.serveDeviceAuthorization}
+	case devicePagePath:
+		rt = route{"device", "GET HEAD", p.serveDevicePage}
+	case deviceConfirmPath:
+		rt = route{"device_confirm", "POST", p.serveDeviceConfirm}
 	default:
 		writeNotFound(w, r)
 		return
@@ -346,13 +361,19 @@ func deriveIssuer(base string, r *http.Request) string {
 	return base + "/oidc"
 }
 
-// pruneLocked drops expired codes, tokens, sign-in interactions and
-// subject tokens, an hour late so that a late comer hears why. Call with
-// p.mu held.
+// pruneLocked drops expired codes, tokens, sign-in interactions, subject
+// tokens and device codes, an hour late so that a late comer hears why.
+// Call with p.mu held.
 func (p *Provider) pruneLocked(now time.Time) {
 	for k, t := range p.subjectTokens {
 		if now.After(t.expires.Add(time.Hour)) {
 			delete(p.subjectTokens, k)
+		}
+	}
+	for k, d := range p.devices {
+		if now.After(d.expires.Add(time.Hour)) {
+			delete(p.devices, k)
+			delete(p.userCodes, d.userCode)
 		}
 	}
 	for k, in := range p.interactions {

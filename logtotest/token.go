@@ -112,7 +112,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	switch grantType {
 	case "":
 		e = errInvalidRequest("missing required parameter 'grant_type'")
-	case "authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange:
+	case "authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange, GrantTypeDeviceCode:
 		e = c.grantAllowed(grantType)
 	default:
 		e = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested"}
@@ -135,6 +135,8 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		plan, e = p.clientCredentialsLocked(form, c, iss, now)
 	case GrantTypeTokenExchange:
 		plan, e = p.tokenExchangeLocked(form, c, iss, now)
+	case GrantTypeDeviceCode:
+		plan, e = p.deviceCodeGrantLocked(form, c, iss, now)
 	}
 	p.mu.Unlock()
 	if e != nil {
