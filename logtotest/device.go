@@ -296,7 +296,7 @@ func (p *Provider) decideDevice(userCode string, approve bool, subject string) e
 func (p *Provider) pendingDeviceLocked(userCode string) (*deviceAuth, error) {
 	k, ok := normalizeUserCode(userCode)
 	if !ok {
-		return nil, errors.New("that is not a user code: it has 8 letters, like BCDF-GHJK")
+		return nil, errors.New("not a user code (8 letters, like BCDF-GHJK)")
 	}
 	d := p.devices[p.userCodes[k]]
 	switch {

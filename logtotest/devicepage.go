@@ -144,7 +144,7 @@ type deviceDoneData struct {
 
 // deviceStyle adds the code field and the code display to [pageStyle].
 const deviceStyle = `
-input{display:block;box-sizing:border-box;width:100%;font:1.4rem ui-monospace,monospace;letter-spacing:.15em;text-align:center;text-transform:uppercase;padding:.6rem;border:1px solid #b8b8c0;border-radius:8px}
+input[name=user_code]{display:block;box-sizing:border-box;width:100%;font:1.4rem ui-monospace,monospace;letter-spacing:.15em;text-align:center;text-transform:uppercase;padding:.6rem;border:1px solid #b8b8c0;border-radius:8px}
 .code{font:1.6rem ui-monospace,monospace;letter-spacing:.2em;text-align:center;margin:.4rem 0 1rem}
 .problem{background:#fdecea;border-left:4px solid #d93025;padding:.6rem .8rem;margin:0 0 1rem}
 `
