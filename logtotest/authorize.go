@@ -69,11 +69,12 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 
 	// Errors about the client or the redirect URI must not redirect.
 	clientID := q.Get("client_id")
+	c := p.clientByID(clientID)
 	switch {
 	case clientID == "":
 		writeErrorPage(w, r, errInvalidRequest("missing required parameter 'client_id'"))
 		return
-	case clientID != p.opts.ClientID || len(q["client_id"]) > 1:
+	case c == nil || len(q["client_id"]) > 1:
 		writeErrorPage(w, r, &oauthError{http.StatusBadRequest, "invalid_client", "client is invalid"})
 		return
 	}
@@ -82,7 +83,8 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		writeErrorPage(w, r, errInvalidRequest("missing required parameter 'redirect_uri'"))
 		return
 	}
-	if len(q["redirect_uri"]) > 1 || !uriAllowed(redirectURI, p.opts.RedirectURIs) {
+	// The M2M application has no redirect URI, so it cannot get here.
+	if len(q["redirect_uri"]) > 1 || !c.redirectAllowed(redirectURI, &p.opts) {
 		writeErrorPage(w, r, &oauthError{http.StatusBadRequest, "invalid_redirect_uri",
 			"redirect_uri did not match any of the client's registered redirect_uris"})
 		return
@@ -329,31 +331,6 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
-}
-
-// pruneLocked drops expired codes, tokens and sign-in interactions, an
-// hour late so that a late comer hears why. Call with p.mu held.
-func (p *Provider) pruneLocked(now time.Time) {
-	for k, in := range p.interactions {
-		if now.After(in.expires.Add(time.Hour)) {
-			delete(p.interactions, k)
-		}
-	}
-	for k, c := range p.codes {
-		if now.After(c.expires.Add(time.Hour)) {
-			delete(p.codes, k)
-		}
-	}
-	for k, t := range p.access {
-		if now.After(t.expires.Add(time.Hour)) {
-			delete(p.access, k)
-		}
-	}
-	for k, t := range p.refresh {
-		if now.After(t.expires.Add(time.Hour)) {
-			delete(p.refresh, k)
-		}
-	}
 }
 
 // Authorize plays the browser: it GETs authURL without following

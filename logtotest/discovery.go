@@ -2,6 +2,7 @@ package logtotest
 
 import (
 	"net/http"
+	"slices"
 )
 
 // supportedScopes are the scopes discovery advertises: Logto's user scopes.
@@ -33,6 +34,11 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iss := deriveIssuer(base, r)
+	// The native application's "none" joins the web application's methods.
+	authMethods := p.opts.TokenEndpointAuthMethods
+	if !slices.Contains(authMethods, "none") {
+		authMethods = append(slices.Clip(authMethods), "none")
+	}
 	advertised := iss
 	if f.DiscoveryIssuer != "" {
 		advertised = f.DiscoveryIssuer
@@ -45,16 +51,17 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"jwks_uri":                                       iss + "/jwks",
 		"end_session_endpoint":                           iss + "/session/end",
 		"revocation_endpoint":                            iss + "/token/revocation",
+		"device_authorization_endpoint":                  iss + "/device/auth",
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{"authorization_code", "refresh_token"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange, GrantTypeDeviceCode},
 		"scopes_supported":                               supportedScopes,
 		"claims_supported":                               supportedClaims,
 		"subject_types_supported":                        []string{"public"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"id_token_signing_alg_values_supported":          []string{alg},
-		"token_endpoint_auth_methods_supported":          p.opts.TokenEndpointAuthMethods,
-		"revocation_endpoint_auth_methods_supported":     p.opts.TokenEndpointAuthMethods,
+		"token_endpoint_auth_methods_supported":          authMethods,
+		"revocation_endpoint_auth_methods_supported":     authMethods,
 		"authorization_response_iss_parameter_supported": true,
 		"claims_parameter_supported":                     false,
 		"backchannel_logout_supported":                   true,

@@ -38,5 +38,27 @@
 // validated request stays on the provider, and cross-origin posts are
 // refused.
 //
+// Beyond the browser, the provider registers two more applications, as a
+// Logto tenant would. The machine-to-machine one ([Provider.M2MClientID],
+// [Provider.M2MClientSecret]) gets JWT access tokens for itself with the
+// client_credentials grant, for an API resource its roles cover or an
+// organization it belongs to (Options.M2MResourceScopes,
+// Options.M2MOrganizations). The native one ([Provider.NativeClientID]) is
+// a public client, as a command-line tool is: no secret, PKCE, redirect
+// URIs http://127.0.0.1:<port>/callback and http://[::1]:<port>/callback
+// whatever the port, refresh tokens that rotate; it alone may use the
+// device authorization grant (RFC 8628). A device asks at
+// <endpoint>/oidc/device/auth, a person enters the user code at the
+// verification page <endpoint>/oidc/device (shown whether or not
+// SignInPage is set) and picks a user or denies, and the device's polls get
+// authorization_pending, slow_down, access_denied, expired_token or the
+// tokens; in a test, [Provider.ApproveDevice] and [Provider.DenyDevice]
+// play the person and [Provider.DevicePolls] tells when the device polled.
+// Token exchange (RFC 8693), for the applications
+// Options.TokenExchangeClients allows, trades a user's personal access
+// token ([Provider.MintPersonalAccessToken]) or a single-use impersonation
+// subject token ([Provider.MintSubjectToken]) for an access token of that
+// user, with an act claim when an actor token is given.
+//
 // A Provider is safe for concurrent use.
 package logtotest

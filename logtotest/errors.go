@@ -34,6 +34,10 @@ func errInvalidScope(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "invalid_scope", desc}
 }
 
+func errUnauthorizedClient(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "unauthorized_client", desc}
+}
+
 func errInvalidClient(desc string) *oauthError {
 	return &oauthError{http.StatusUnauthorized, "invalid_client", desc}
 }

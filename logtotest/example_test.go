@@ -2,15 +2,19 @@ package logtotest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/seed098cf14d/logto/logtotest"
 )
@@ -91,4 +95,113 @@ func ExampleOptions_signInPage() {
 	// Continue as Dev User
 	// Continue as Second User
 	// Cancel
+}
+
+// A machine-to-machine app gets a token for an API with x/oauth2's
+// clientcredentials: resource names the API, scope narrows.
+func ExampleProvider_M2MClientID() {
+	ctx := context.Background()
+	p, err := logtotest.Start(logtotest.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	cfg := clientcredentials.Config{
+		ClientID:       p.M2MClientID(),
+		ClientSecret:   p.M2MClientSecret(),
+		TokenURL:       p.Issuer() + "/token",
+		Scopes:         []string{logtotest.DefaultResourceScope},
+		EndpointParams: url.Values{"resource": {logtotest.DefaultResource}},
+	}
+	tok, err := cfg.Token(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Extra("scope"), tok.RefreshToken == "", p.Grants("client_credentials"))
+	// Output: read:messages true 1
+}
+
+// A script trades a user's personal access token for an API token of
+// that user (RFC 8693 token exchange).
+func ExampleProvider_MintPersonalAccessToken() {
+	p, err := logtotest.Start(logtotest.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	pat, err := p.MintPersonalAccessToken(logtotest.DefaultUser().Subject)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	form := url.Values{
+		"grant_type":         {logtotest.GrantTypeTokenExchange},
+		"subject_token":      {pat},
+		"subject_token_type": {logtotest.TokenTypePersonalAccessToken},
+		"resource":           {logtotest.DefaultResource},
+	}
+	req, _ := http.NewRequest(http.MethodPost, p.Issuer()+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(p.ClientID(), p.ClientSecret())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Scope           string `json:"scope"`
+		IssuedTokenType string `json:"issued_token_type"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode, answer.Scope, answer.IssuedTokenType)
+	// Output: 200 read:messages urn:ietf:params:oauth:token-type:access_token
+}
+
+// A command-line tool signs in with the device authorization grant and
+// x/oauth2; ApproveDevice plays the person who enters the code in a
+// browser at verification_uri.
+func ExampleProvider_ApproveDevice() {
+	ctx := context.Background()
+	p, err := logtotest.Start(logtotest.Options{DevicePollInterval: time.Second})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	op, err := oidc.NewProvider(ctx, p.Issuer())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ep := op.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInParams // a public client: client_id, no secret
+	cfg := oauth2.Config{
+		ClientID: p.NativeClientID(),
+		Endpoint: ep,
+		Scopes:   []string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess},
+	}
+	da, err := cfg.DeviceAuth(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Visit", strings.TrimPrefix(da.VerificationURI, p.Endpoint()), "and enter the code")
+
+	if err := p.ApproveDevice(da.UserCode, ""); err != nil {
+		log.Fatal(err)
+	}
+	tok, err := cfg.DeviceAccessToken(ctx, da)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	id, err := op.Verifier(&oidc.Config{ClientID: cfg.ClientID}).Verify(ctx, rawID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(id.Subject, tok.RefreshToken != "")
+	// Output:
+	// Visit /oidc/device and enter the code
+	// dev-user-1 true
 }

@@ -12,162 +12,6 @@ import (
 	"time"
 )
 
-// Defaults applied by [New] to zero-valued [Options] fields.
-const (
-	DefaultClientID        = "dev-app"
-	DefaultClientSecret    = "dev-secret"
-	DefaultResource        = "https://api.example.com"
-	DefaultResourceScope   = "read:messages"
-	DefaultOrgScope        = "read:members"
-	DefaultSigningAlg      = "ES384"
-	DefaultAccessTokenTTL  = time.Hour
-	DefaultIDTokenTTL      = time.Hour
-	DefaultRefreshTokenTTL = 14 * 24 * time.Hour
-)
-
-// OrganizationsResource is the reserved resource indicator Logto wants in
-// the authorization request whenever the scope urn:logto:scope:organizations
-// is asked for. The provider always knows it, but never mints a token for it.
-const OrganizationsResource = "urn:logto:resource:organizations"
-
-// Logto's user scopes, which select claims in ID tokens and userinfo.
-const (
-	ScopeOpenID            = "openid"
-	ScopeOfflineAccess     = "offline_access"
-	ScopeProfile           = "profile"
-	ScopeEmail             = "email"
-	ScopePhone             = "phone"
-	ScopeRoles             = "roles"
-	ScopeCustomData        = "custom_data"
-	ScopeIdentities        = "identities"
-	ScopeOrganizations     = "urn:logto:scope:organizations"
-	ScopeOrganizationRoles = "urn:logto:scope:organization_roles"
-)
-
-// User is the account the provider signs in. Fields map to Logto's claims.
-type User struct {
-	Subject             string // "sub"
-	Name                string // "name" (scope profile)
-	Username            string // "username" (scope profile)
-	Picture             string // "picture" (scope profile)
-	Email               string // "email" (scope email)
-	EmailVerified       bool   // "email_verified" (scope email)
-	PhoneNumber         string // "phone_number" (scope phone)
-	PhoneNumberVerified bool   // "phone_number_verified" (scope phone)
-	Roles               []string
-	// Organizations lists the IDs of the organizations the user belongs to;
-	// it decides who may get an organization token.
-	Organizations []string
-	// OrganizationRoles are "<orgId>:<role>" pairs.
-	OrganizationRoles []string
-	// OrganizationData is userinfo's organization_data, typically
-	// [{"id":..., "name":..., "description":...}].
-	OrganizationData []map[string]any
-	// CustomData is userinfo's custom_data (scope custom_data).
-	CustomData map[string]any
-	// Identities is userinfo's identities (scope identities).
-	Identities map[string]any
-}
-
-// DefaultUser returns the user signed in when Options.User is nil.
-func DefaultUser() User {
-	return User{
-		Subject:           "dev-user-1",
-		Name:              "Dev User",
-		Username:          "dev",
-		Email:             "dev@example.com",
-		EmailVerified:     true,
-		Organizations:     []string{DefaultOrganization},
-		OrganizationRoles: []string{DefaultOrganization + ":admin"},
-	}
-}
-
-// SecondUser returns a ready-made second account for Options.ExtraUsers:
-// "Second User", subject "dev-user-2", in no organization. With
-// Options.SignInPage, it lets a newcomer see that the app signs in whoever
-// the provider says, not always the same account.
-func SecondUser() User {
-	return User{
-		Subject:           "dev-user-2",
-		Name:              "Second User",
-		Username:          "second",
-		Email:             "second@example.com",
-		EmailVerified:     true,
-		Organizations:     []string{},
-		OrganizationRoles: []string{},
-	}
-}
-
-// DefaultOrganization is the organization the DefaultUser belongs to, as
-// an admin.
-const DefaultOrganization = "org-1"
-
-// Options configures a [Provider]. The zero value is a working provider with
-// one confidential client, the [DefaultUser] and one API resource.
-//
-// For the slice and map fields, nil means "use the default"; a non-nil empty
-// value means "none".
-type Options struct {
-	// ClientID and ClientSecret of the one registered application; defaults
-	// "dev-app" and "dev-secret".
-	ClientID, ClientSecret string
-	// RedirectURIs are the registered redirect URIs, compared exactly. Empty
-	// accepts any absolute http or https URI.
-	RedirectURIs []string
-	// PostLogoutRedirectURIs are the registered post-logout redirect URIs.
-	// Empty accepts any absolute http or https URI.
-	PostLogoutRedirectURIs []string
-	// User is the account signed in; nil means [DefaultUser]. A given User
-	// is used as is, except that an empty Subject becomes "dev-user-1".
-	// Without SignInPage, every authorization is approved for this user.
-	User *User
-	// ExtraUsers are further accounts the sign-in page (see SignInPage)
-	// offers after User, in order; [SecondUser] is a ready-made one. Each
-	// needs a non-empty Subject that differs from User's and from every
-	// other's, or [New] fails. Tokens and userinfo answers of a grant carry
-	// the claims of the user it was approved for. Without SignInPage
-	// nobody can pick them.
-	ExtraUsers []User
-	// SignInPage, when true, makes the provider show a person what happens:
-	// the authorization endpoint answers a valid request with a sign-in
-	// page (pick User or one of ExtraUsers, no password, or cancel, which
-	// returns access_denied to the client) instead of approving it at
-	// once, prompt=none gets login_required as the provider keeps no
-	// sign-in of its own, and the end-session endpoint shows a "signed
-	// out" page with a link back to the app instead of redirecting
-	// silently. Meant for apps run by hand; tests that let
-	// [Provider.Authorize] play the browser leave it off.
-	SignInPage bool
-	// Resources are the API resources the provider knows; default
-	// ["https://api.example.com"]. A resource indicator not listed here (nor
-	// [OrganizationsResource]) gets invalid_target.
-	Resources []string
-	// ResourceScopes are the scopes a resource token may carry, per
-	// resource; a resource missing from the map gets "read:messages". When
-	// the authorization request's scope names some of them, only those are
-	// granted; a scope parameter on the refresh request narrows further.
-	ResourceScopes map[string][]string
-	// OrganizationScopes are the scopes an organization token may carry;
-	// default ["read:members"]. Narrowed like ResourceScopes.
-	OrganizationScopes []string
-	// SigningAlg is the signature algorithm of ID tokens and JWT access
-	// tokens: "ES384" (default, a P-384 key like Logto), "ES256" or "RS256".
-	SigningAlg string
-	// Token lifetimes; defaults 1 h, 1 h and 14 days.
-	AccessTokenTTL, IDTokenTTL, RefreshTokenTTL time.Duration
-	// Now is the provider's clock; default time.Now.
-	Now func() time.Time
-	// TokenEndpointAuthMethods are advertised in discovery and accepted at
-	// the token and revocation endpoints: any of "client_secret_basic",
-	// "client_secret_post" and "none" (a public client, identified by
-	// client_id alone). Default: client_secret_basic and client_secret_post.
-	TokenEndpointAuthMethods []string
-	// Addr is the listen address used by [Start]; "" means 127.0.0.1:0.
-	// The base URL keeps the host given ("localhost" for an empty or
-	// unspecified one) with the port actually bound.
-	Addr string
-}
-
 // Provider is an in-process, Logto-compatible OpenID provider. It is an
 // [net/http.Handler] rooted at "/" that serves the "/oidc/..." routes.
 type Provider struct {
@@ -180,9 +24,10 @@ type Provider struct {
 	listener net.Listener
 	closed   bool
 
-	user   User
-	faults Faults
-	keys   keyRing
+	user    User
+	clients []*client // read-only after New
+	faults  Faults
+	keys    keyRing
 	// csrf refuses cross-origin posts of the sign-in form.
 	csrf *http.CrossOriginProtection
 
@@ -192,6 +37,14 @@ type Provider struct {
 	grants  map[string]*grant
 	refresh map[string]*refreshToken
 	access  map[string]*accessToken
+
+	// Token exchange's subject tokens (exchange.go).
+	pats          map[string]*personalToken
+	subjectTokens map[string]*subjectToken
+	// The device authorization grant's requests, by device code and by
+	// normalized user code (device.go).
+	devices   map[string]*deviceAuth
+	userCodes map[string]string
 
 	requests      map[string]int
 	grantCounts   map[string]int
@@ -211,112 +64,25 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{
-		opts:         opts,
-		now:          opts.Now,
-		user:         *opts.User,
-		csrf:         http.NewCrossOriginProtection(),
-		interactions: map[string]*interaction{},
-		codes:        map[string]*authCode{},
-		grants:       map[string]*grant{},
-		refresh:      map[string]*refreshToken{},
-		access:       map[string]*accessToken{},
-		requests:     map[string]int{},
-		grantCounts:  map[string]int{},
+		opts:          opts,
+		now:           opts.Now,
+		user:          *opts.User,
+		csrf:          http.NewCrossOriginProtection(),
+		interactions:  map[string]*interaction{},
+		codes:         map[string]*authCode{},
+		grants:        map[string]*grant{},
+		refresh:       map[string]*refreshToken{},
+		access:        map[string]*accessToken{},
+		pats:          map[string]*personalToken{},
+		subjectTokens: map[string]*subjectToken{},
+		devices:       map[string]*deviceAuth{},
+		userCodes:     map[string]string{},
+		requests:      map[string]int{},
+		grantCounts:   map[string]int{},
 	}
+	p.clients = newClients(&p.opts)
 	p.keys.init(opts.SigningAlg)
 	return p, nil
-}
-
-func (o *Options) normalize() error {
-	switch o.SigningAlg {
-	case "":
-		o.SigningAlg = DefaultSigningAlg
-	case "ES384", "ES256", "RS256":
-	default:
-		return fmt.Errorf("logtotest: unsupported SigningAlg %q (want ES384, ES256 or RS256)", o.SigningAlg)
-	}
-	for _, m := range o.TokenEndpointAuthMethods {
-		switch m {
-		case "client_secret_basic", "client_secret_post", "none":
-		default:
-			return fmt.Errorf("logtotest: unsupported token endpoint auth method %q", m)
-		}
-	}
-	if o.ClientID == "" {
-		o.ClientID = DefaultClientID
-	}
-	if o.ClientSecret == "" {
-		o.ClientSecret = DefaultClientSecret
-	}
-	if o.User == nil {
-		u := DefaultUser()
-		o.User = &u
-	} else {
-		u := *o.User
-		if u.Subject == "" {
-			u.Subject = DefaultUser().Subject
-		}
-		o.User = &u
-	}
-	if err := checkExtraUsers(o.User.Subject, o.ExtraUsers); err != nil {
-		return err
-	}
-	if o.Resources == nil {
-		o.Resources = []string{DefaultResource}
-	}
-	if o.OrganizationScopes == nil {
-		o.OrganizationScopes = []string{DefaultOrgScope}
-	}
-	if o.AccessTokenTTL <= 0 {
-		o.AccessTokenTTL = DefaultAccessTokenTTL
-	}
-	if o.IDTokenTTL <= 0 {
-		o.IDTokenTTL = DefaultIDTokenTTL
-	}
-	if o.RefreshTokenTTL <= 0 {
-		o.RefreshTokenTTL = DefaultRefreshTokenTTL
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.TokenEndpointAuthMethods == nil {
-		o.TokenEndpointAuthMethods = []string{"client_secret_basic", "client_secret_post"}
-	}
-	// Copy caller-owned slices so later changes by the caller do not race.
-	o.RedirectURIs = append([]string(nil), o.RedirectURIs...)
-	o.ExtraUsers = append([]User(nil), o.ExtraUsers...)
-	o.PostLogoutRedirectURIs = append([]string(nil), o.PostLogoutRedirectURIs...)
-	o.Resources = append([]string{}, o.Resources...)
-	o.OrganizationScopes = append([]string{}, o.OrganizationScopes...)
-	o.TokenEndpointAuthMethods = append([]string{}, o.TokenEndpointAuthMethods...)
-	rs := make(map[string][]string, len(o.ResourceScopes))
-	for k, v := range o.ResourceScopes {
-		rs[k] = append([]string{}, v...)
-	}
-	o.ResourceScopes = rs
-	return nil
-}
-
-// checkExtraUsers reports every extra user whose Subject is empty or
-// already taken, by the main user (subject main) or an earlier extra user.
-func checkExtraUsers(main string, extra []User) error {
-	seen := map[string]int{main: -1}
-	var errs []error
-	for i, u := range extra {
-		if u.Subject == "" {
-			errs = append(errs, fmt.Errorf("logtotest: ExtraUsers[%d] has no Subject", i))
-			continue
-		}
-		switch j, dup := seen[u.Subject]; {
-		case dup && j < 0:
-			errs = append(errs, fmt.Errorf("logtotest: ExtraUsers[%d] has the Subject %q of Options.User", i, u.Subject))
-		case dup:
-			errs = append(errs, fmt.Errorf("logtotest: ExtraUsers[%d] has the Subject %q of ExtraUsers[%d]", i, u.Subject, j))
-		default:
-			seen[u.Subject] = i
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // Start builds a provider with [New], serves it on Options.Addr (default
@@ -415,10 +181,10 @@ func (p *Provider) Issuer() string {
 	return p.Endpoint() + "/oidc"
 }
 
-// ClientID returns the registered application's client ID.
+// ClientID returns the web application's client ID.
 func (p *Provider) ClientID() string { return p.opts.ClientID }
 
-// ClientSecret returns the registered application's client secret.
+// ClientSecret returns the web application's client secret.
 func (p *Provider) ClientSecret() string { return p.opts.ClientSecret }
 
 // SetUser replaces the signed-in account. Tokens minted afterwards, and
@@ -438,7 +204,10 @@ func (p *Provider) SetUser(u User) {
 // Requests returns how many requests an endpoint has received since the
 // start or the last [Provider.ResetCounters]. Endpoint names: "discovery",
 // "jwks", "authorize", "sign_in" (the sign-in page's form, see
-// Options.SignInPage), "token", "userinfo", "revocation", "end_session".
+// Options.SignInPage), "token", "userinfo", "revocation", "end_session",
+// "device_authorization" (POST /oidc/device/auth), "device" (the device
+// verification page, GET /oidc/device) and "device_confirm" (its form,
+// POST /oidc/device/confirm).
 func (p *Provider) Requests(endpoint string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -446,7 +215,8 @@ func (p *Provider) Requests(endpoint string) int {
 }
 
 // Grants returns how many token requests, successful or not, carried the
-// given grant_type, such as "authorization_code" or "refresh_token".
+// given grant_type, such as "authorization_code", "refresh_token",
+// "client_credentials", [GrantTypeTokenExchange] or [GrantTypeDeviceCode].
 func (p *Provider) Grants(grantType string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -534,6 +304,12 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt = route{"revocation", "POST", p.serveRevocation}
 	case "/oidc/session/end":
 		rt = route{"end_session", "GET POST", p.serveEndSession}
+	case deviceAuthPath:
+		rt = route{"device_authorization", "POST", p.serveDeviceAuthorization}
+	case devicePagePath:
+		rt = route{"device", "GET HEAD", p.serveDevicePage}
+	case deviceConfirmPath:
+		rt = route{"device_confirm", "POST", p.serveDeviceConfirm}
 	default:
 		writeNotFound(w, r)
 		return
@@ -583,4 +359,41 @@ func deriveIssuer(base string, r *http.Request) string {
 		base = scheme + "://" + r.Host
 	}
 	return base + "/oidc"
+}
+
+// pruneLocked drops expired codes, tokens, sign-in interactions, subject
+// tokens and device codes, an hour late so that a late comer hears why.
+// Call with p.mu held.
+func (p *Provider) pruneLocked(now time.Time) {
+	for k, t := range p.subjectTokens {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.subjectTokens, k)
+		}
+	}
+	for k, d := range p.devices {
+		if now.After(d.expires.Add(time.Hour)) {
+			delete(p.devices, k)
+			delete(p.userCodes, d.userCode)
+		}
+	}
+	for k, in := range p.interactions {
+		if now.After(in.expires.Add(time.Hour)) {
+			delete(p.interactions, k)
+		}
+	}
+	for k, c := range p.codes {
+		if now.After(c.expires.Add(time.Hour)) {
+			delete(p.codes, k)
+		}
+	}
+	for k, t := range p.access {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.access, k)
+		}
+	}
+	for k, t := range p.refresh {
+		if now.After(t.expires.Add(time.Hour)) {
+			delete(p.refresh, k)
+		}
+	}
 }

@@ -25,11 +25,12 @@ func (p *Provider) serveRevocation(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, e)
 		return
 	}
-	clientID, e := p.authenticateClient(r, form)
+	c, e := p.authenticateClient(r, form)
 	if e != nil {
 		writeClientError(w, r, e)
 		return
 	}
+	clientID := c.id
 	token := form.Get("token")
 	if token == "" {
 		writeOAuthError(w, errInvalidRequest("missing required parameter 'token'"))
@@ -71,7 +72,7 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 
 	clientID := q.Get("client_id")
-	if clientID != "" && clientID != p.opts.ClientID {
+	if c := p.clientByID(clientID); clientID != "" && (c == nil || !c.signsUsersIn()) {
 		writeErrorPage(w, r, &oauthError{http.StatusBadRequest, "invalid_client", "client is invalid"})
 		return
 	}
@@ -142,7 +143,7 @@ func (p *Provider) checkIDTokenHint(hint, iss string) (string, *oauthError) {
 			aud, _ = v[0].(string)
 		}
 	}
-	if aud != p.opts.ClientID {
+	if c := p.clientByID(aud); c == nil || !c.signsUsersIn() {
 		return "", errInvalidRequest("could not validate id_token_hint: audience mismatch")
 	}
 	return aud, nil

@@ -18,17 +18,20 @@ const signInConfirmPath = "/oidc/auth/confirm"
 // interactionTTL is how long a sign-in page's form stays good.
 const interactionTTL = 10 * time.Minute
 
-// interaction is a sign-in page shown for a validated authorization
-// request, waiting for the person's choice. Only its ID travels through the
-// browser. Guarded by Provider.mu.
+// interaction is a page waiting for a person's choice: the sign-in page
+// shown for a validated authorization request, or the device verification
+// page shown for a device authorization request. Only its ID travels
+// through the browser. Guarded by Provider.mu.
 type interaction struct {
-	req     *authRequest
+	req     *authRequest // the sign-in page's, or nil
+	device  string       // the device verification page's device code, or ""
 	expires time.Time
 	used    bool
 }
 
-// signInChoice is what the sign-in form asks for: cancel, or the user at
-// index user of [Options.User, Options.ExtraUsers...].
+// signInChoice is what the sign-in and device verification forms ask for:
+// cancel (or deny), or the user at index user of [Options.User,
+// Options.ExtraUsers...].
 type signInChoice struct {
 	cancel bool
 	user   int
@@ -45,24 +48,30 @@ func (p *Provider) showSignInPage(w http.ResponseWriter, req *authRequest) {
 	p.pruneLocked(now)
 	p.mu.Unlock()
 
-	data := signInData{
+	writeHTML(w, http.StatusOK, signInPage, signInData{
 		ClientID:    req.clientID,
 		RedirectURI: req.redirectURI,
 		Interaction: id,
 		Minutes:     int(interactionTTL / time.Minute),
-	}
+		Users:       userButtons(users),
+	})
+}
+
+// userButtons makes the "Continue as" buttons for users, in order.
+func userButtons(users []User) []userButton {
+	var out []userButton
 	for i, u := range users {
 		detail := []string{"subject " + u.Subject}
 		if u.Email != "" {
 			detail = append([]string{u.Email}, detail...)
 		}
-		data.Users = append(data.Users, userButton{
+		out = append(out, userButton{
 			Choice: strconv.Itoa(i),
 			Label:  displayName(u),
 			Detail: strings.Join(detail, " · "),
 		})
 	}
-	writeHTML(w, http.StatusOK, signInPage, data)
+	return out
 }
 
 // displayName names a user on the sign-in page: Name, else Username, else
@@ -94,7 +103,7 @@ func (p *Provider) serveSignInConfirm(w http.ResponseWriter, r *http.Request) {
 		writeErrorPage(w, r, errInvalidRequest("malformed sign-in form"))
 		return
 	}
-	id, choice, e := parseSignInForm(r.PostForm)
+	id, choice, e := parseChoiceForm(r.PostForm, "cancel")
 	if e != nil {
 		writeErrorPage(w, r, e)
 		return
@@ -105,7 +114,7 @@ func (p *Provider) serveSignInConfirm(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	in := p.interactions[id]
 	switch {
-	case in == nil:
+	case in == nil || in.req == nil:
 		e = errInvalidRequest("unknown sign-in interaction; start again from the app")
 	case in.used:
 		e = errInvalidRequest("this sign-in form was already used; start again from the app")
@@ -133,9 +142,10 @@ func (p *Provider) serveSignInConfirm(w http.ResponseWriter, r *http.Request) {
 	p.issueCode(w, in.req, extra)
 }
 
-// parseSignInForm reads the sign-in form's body: one "interaction" ID and
-// one "choice", "cancel" or the decimal index of a user.
-func parseSignInForm(form url.Values) (string, signInChoice, *oauthError) {
+// parseChoiceForm reads the body of the sign-in or device verification
+// form: one "interaction" ID and one "choice", the decline word ("cancel",
+// "deny") or the decimal index of a user.
+func parseChoiceForm(form url.Values, decline string) (string, signInChoice, *oauthError) {
 	for _, k := range []string{"interaction", "choice"} {
 		switch vs := form[k]; {
 		case len(vs) == 0 || vs[0] == "":
@@ -145,14 +155,14 @@ func parseSignInForm(form url.Values) (string, signInChoice, *oauthError) {
 		}
 	}
 	c := form.Get("choice")
-	if c == "cancel" {
+	if c == decline {
 		return form.Get("interaction"), signInChoice{cancel: true}, nil
 	}
 	// Digits only: strconv.Atoi would also take a sign.
 	bad := len(c) > 6 || strings.ContainsFunc(c, func(r rune) bool { return r < '0' || r > '9' })
 	n, err := strconv.Atoi(c)
 	if bad || err != nil {
-		return "", signInChoice{}, errInvalidRequest("'choice' must be 'cancel' or a user's number")
+		return "", signInChoice{}, errInvalidRequest("'choice' must be '" + decline + "' or a user's number")
 	}
 	return form.Get("interaction"), signInChoice{user: n}, nil
 }

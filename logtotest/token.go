@@ -36,7 +36,9 @@ type tokenPlan struct {
 	refreshToken string
 	scopes       []string
 	expiresIn    int64
-	faults       Faults
+	// issuedTokenType is RFC 8693's issued_token_type, for token exchange.
+	issuedTokenType string
+	faults          Faults
 }
 
 // tokenResponse is the token endpoint's success answer.
@@ -47,6 +49,8 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"`
 	TokenType    string `json:"token_type"`
+	// IssuedTokenType answers token exchange (RFC 8693 section 2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // parseTokenForm parses a form-encoded POST body, rejecting other content
@@ -100,9 +104,21 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, e)
 		return
 	}
-	clientID, e := p.authenticateClient(r, form)
+	c, e := p.authenticateClient(r, form)
 	if e != nil {
 		writeClientError(w, r, e)
+		return
+	}
+	switch grantType {
+	case "":
+		e = errInvalidRequest("missing required parameter 'grant_type'")
+	case "authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange, GrantTypeDeviceCode:
+		e = c.grantAllowed(grantType)
+	default:
+		e = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested"}
+	}
+	if e != nil {
+		writeOAuthError(w, e)
 		return
 	}
 
@@ -111,14 +127,16 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	now := p.now()
 	iss := deriveIssuer(p.base, r)
 	switch grantType {
-	case "":
-		e = errInvalidRequest("missing required parameter 'grant_type'")
 	case "authorization_code":
-		plan, e = p.codeGrantLocked(form, clientID, iss, now)
+		plan, e = p.codeGrantLocked(form, c.id, iss, now)
 	case "refresh_token":
-		plan, e = p.refreshGrantLocked(form, clientID, iss, now)
-	default:
-		e = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "unsupported grant_type requested"}
+		plan, e = p.refreshGrantLocked(form, c.id, iss, now)
+	case "client_credentials":
+		plan, e = p.clientCredentialsLocked(form, c, iss, now)
+	case GrantTypeTokenExchange:
+		plan, e = p.tokenExchangeLocked(form, c, iss, now)
+	case GrantTypeDeviceCode:
+		plan, e = p.deviceCodeGrantLocked(form, c, iss, now)
 	}
 	p.mu.Unlock()
 	if e != nil {
@@ -131,71 +149,6 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
-}
-
-// authenticateClient checks the client's credentials by the methods
-// Options.TokenEndpointAuthMethods accepts and returns its ID.
-func (p *Provider) authenticateClient(r *http.Request, form url.Values) (string, *oauthError) {
-	methods := p.opts.TokenEndpointAuthMethods
-	bodyID := form.Get("client_id")
-	_, hasBodySecret := form["client_secret"]
-	authz := r.Header.Get("Authorization")
-	if authz != "" {
-		user, pass, ok := r.BasicAuth()
-		if !ok {
-			return "", errInvalidClient("malformed or unsupported Authorization header")
-		}
-		if hasBodySecret {
-			return "", errInvalidRequest("client authentication must only be provided using one mechanism")
-		}
-		if !slices.Contains(methods, "client_secret_basic") {
-			return "", errInvalidClient("client_secret_basic is not an allowed client authentication method")
-		}
-		id, err1 := url.QueryUnescape(user)
-		secret, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil {
-			return "", errInvalidClient("client_id and client_secret in the authorization header are not properly encoded")
-		}
-		if bodyID != "" && bodyID != id {
-			return "", errInvalidRequest("mismatch in body and authorization client ids")
-		}
-		return p.checkClient(id, secret, true)
-	}
-	if hasBodySecret {
-		if !slices.Contains(methods, "client_secret_post") {
-			return "", errInvalidClient("client_secret_post is not an allowed client authentication method")
-		}
-		return p.checkClient(bodyID, form.Get("client_secret"), true)
-	}
-	if bodyID == "" {
-		return "", errInvalidClient("no client authentication mechanism provided")
-	}
-	if !slices.Contains(methods, "none") {
-		return "", errInvalidClient("client authentication failed: the client must authenticate")
-	}
-	return p.checkClient(bodyID, "", false)
-}
-
-func (p *Provider) checkClient(id, secret string, withSecret bool) (string, *oauthError) {
-	if id != p.opts.ClientID {
-		return "", errInvalidClient("client authentication failed: unknown client")
-	}
-	if withSecret {
-		a, b := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(p.opts.ClientSecret))
-		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-			return "", errInvalidClient("client authentication failed: invalid secret")
-		}
-	}
-	return id, nil
-}
-
-// writeClientError writes a client authentication error, with the
-// WWW-Authenticate challenge RFC 6749 asks for after HTTP Basic.
-func writeClientError(w http.ResponseWriter, r *http.Request, e *oauthError) {
-	if e.status == http.StatusUnauthorized && r.Header.Get("Authorization") != "" {
-		w.Header().Set("WWW-Authenticate", `Basic realm="logtotest"`)
-	}
-	writeOAuthError(w, e)
 }
 
 // codeGrantLocked redeems an authorization code. Call with p.mu held.
@@ -325,29 +278,56 @@ func (p *Provider) refreshGrantLocked(form url.Values, clientID, iss string, now
 	if resource == "" && orgID == "" {
 		p.opaqueAccessLocked(plan, g, grantedScopes(allowed, g.scopes, requested), now)
 	} else {
-		aud := resource
-		if aud == "" {
-			aud = "urn:logto:organization:" + orgID
-		}
-		plan.scopes = grantedScopes(allowed, g.scopes, requested)
-		plan.expiresIn = int64(p.opts.AccessTokenTTL / time.Second)
-		plan.atClaims = map[string]any{
-			"iss":       iss,
-			"sub":       g.subject,
-			"aud":       aud,
-			"client_id": g.clientID,
-			"scope":     strings.Join(plan.scopes, " "),
-			"iat":       now.Unix(),
-			"exp":       now.Add(p.opts.AccessTokenTTL).Unix(),
-			"jti":       randomToken(16),
-		}
-		if orgID != "" {
-			plan.atClaims["organization_id"] = orgID
-		}
-		plan.atSigner = p.signerLocked(p.faults.AccessTokenSigning)
+		p.jwtAccessLocked(plan, apiToken{
+			subject:  g.subject,
+			clientID: g.clientID,
+			resource: resource,
+			orgID:    orgID,
+			scopes:   grantedScopes(allowed, g.scopes, requested),
+		}, iss, now)
 	}
 	p.idTokenLocked(plan, g, iss, now, false)
 	return plan, nil
+}
+
+// apiToken is what a JWT access token for an API resource or an
+// organization says.
+type apiToken struct {
+	subject  string // a user, or the M2M application's client ID
+	clientID string
+	resource string // "" for an organization token
+	orgID    string // "" for a token that is not an organization's
+	scopes   []string
+	actor    string // act.sub of a delegated token (RFC 8693), or ""
+}
+
+// jwtAccessLocked plans a JWT access token: aud is the resource or, with
+// none, the organization's URN; an organization_id claim tells the
+// organization of any organization-scoped token.
+func (p *Provider) jwtAccessLocked(plan *tokenPlan, t apiToken, iss string, now time.Time) {
+	aud := t.resource
+	if aud == "" {
+		aud = "urn:logto:organization:" + t.orgID
+	}
+	plan.scopes = t.scopes
+	plan.expiresIn = int64(p.opts.AccessTokenTTL / time.Second)
+	plan.atClaims = map[string]any{
+		"iss":       iss,
+		"sub":       t.subject,
+		"aud":       aud,
+		"client_id": t.clientID,
+		"scope":     strings.Join(t.scopes, " "),
+		"iat":       now.Unix(),
+		"exp":       now.Add(p.opts.AccessTokenTTL).Unix(),
+		"jti":       randomToken(16),
+	}
+	if t.orgID != "" {
+		plan.atClaims["organization_id"] = t.orgID
+	}
+	if t.actor != "" {
+		plan.atClaims["act"] = map[string]any{"sub": t.actor}
+	}
+	plan.atSigner = p.signerLocked(p.faults.AccessTokenSigning)
 }
 
 // opaqueAccessLocked issues an opaque access token, good for userinfo.
@@ -377,11 +357,12 @@ func (p *Provider) newRefreshLocked(g *grant, now time.Time) string {
 // mint runs the hooks and signs the planned tokens.
 func (plan *tokenPlan) mint() (*tokenResponse, error) {
 	resp := &tokenResponse{
-		AccessToken:  plan.accessToken,
-		ExpiresIn:    plan.expiresIn,
-		RefreshToken: plan.refreshToken,
-		Scope:        strings.Join(plan.scopes, " "),
-		TokenType:    "Bearer",
+		AccessToken:     plan.accessToken,
+		ExpiresIn:       plan.expiresIn,
+		RefreshToken:    plan.refreshToken,
+		Scope:           strings.Join(plan.scopes, " "),
+		TokenType:       "Bearer",
+		IssuedTokenType: plan.issuedTokenType,
 	}
 	if plan.atClaims != nil {
 		if plan.faults.AccessTokenClaims != nil {

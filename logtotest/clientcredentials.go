@@ -1,0 +1,67 @@
+package logtotest
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// clientCredentialsLocked answers the client_credentials grant (RFC 6749
+// section 4.4) of the M2M application, as Logto does: a JWT access token
+// whose subject is the application itself, for one API resource its roles
+// cover (resource), for an organization it belongs to (organization_id,
+// aud urn:logto:organization:<id>), or for a resource within an
+// organization (both). No refresh token, no ID token. The caller has
+// checked that the client is the M2M application. Call with p.mu held.
+func (p *Provider) clientCredentialsLocked(form url.Values, c *client, iss string, now time.Time) (*tokenPlan, *oauthError) {
+	orgID := form.Get("organization_id")
+	if orgID != "" && !slices.Contains(p.opts.M2MOrganizations, orgID) {
+		// Logto's answer, 403 included.
+		return nil, &oauthError{http.StatusForbidden, "access_denied", "app has not associated with the organization"}
+	}
+	var resource string
+	switch rs := form["resource"]; {
+	case len(rs) > 1:
+		return nil, errInvalidTarget("only a single resource indicator value is supported for this grant type: one resource per token")
+	case len(rs) == 1:
+		resource = rs[0]
+		if e := p.checkResource(resource); e != nil {
+			return nil, e
+		}
+		if resource == OrganizationsResource {
+			return nil, errInvalidTarget("use organization_id to get an organization token")
+		}
+	case orgID == "":
+		return nil, errInvalidTarget("both resource and organization_id are missing: a token is for a resource or an organization")
+	}
+
+	allowed := p.opts.OrganizationScopes
+	if resource != "" {
+		allowed = p.opts.M2MResourceScopes[resource]
+		if len(allowed) == 0 {
+			return nil, errInvalidTarget("the application's roles give it no scope for this resource")
+		}
+	}
+	plan := &tokenPlan{faults: p.faults}
+	p.jwtAccessLocked(plan, apiToken{
+		subject:  c.id,
+		clientID: c.id,
+		resource: resource,
+		orgID:    orgID,
+		scopes:   narrowScopes(allowed, form),
+	}, iss, now)
+	return plan, nil
+}
+
+// narrowScopes returns the allowed scopes the request's scope parameter
+// names, silently dropping the others as Logto does, or all of them when
+// the request has no scope parameter.
+func narrowScopes(allowed []string, form url.Values) []string {
+	out := append([]string{}, allowed...)
+	if s, ok := form["scope"]; ok {
+		requested := splitScope(s[0])
+		out = slices.DeleteFunc(out, func(s string) bool { return !slices.Contains(requested, s) })
+	}
+	return out
+}
