@@ -224,7 +224,10 @@ func (p *Provider) deviceCodeGrantLocked(form url.Values, c *client, iss string,
 	case d.state == deviceDenied:
 		d.state = deviceSpent
 		return nil, &oauthError{http.StatusBadRequest, "access_denied", "the end-user denied the authorization request"}
-	case d.state == devicePending && !last.IsZero() && now.Sub(last) < d.interval-slowDownGrace:
+	case d.state == devicePending && (p.faults.DeviceSlowDown > 0 || !last.IsZero() && now.Sub(last) < d.interval-slowDownGrace):
+		if p.faults.DeviceSlowDown > 0 {
+			p.faults.DeviceSlowDown--
+		}
 		d.interval += slowDownStep
 		return nil, &oauthError{http.StatusBadRequest, "slow_down",
 			fmt.Sprintf("polling too fast: wait %d seconds between polls", int64(d.interval/time.Second))}

@@ -98,6 +98,12 @@ type Faults struct {
 	// this status (with an OAuth JSON error body for error statuses)
 	// without revoking anything.
 	RevocationStatus int
+
+	// DeviceSlowDown makes the next DeviceSlowDown polls for a pending
+	// device code answer slow_down, however far apart they come, each
+	// adding 5 s to the code's interval (RFC 8628 section 3.5): a provider
+	// that finds the client too quick. Each such poll uses one up.
+	DeviceSlowDown int
 }
 
 // SetFaults replaces the current faults; SetFaults(Faults{}) clears them.

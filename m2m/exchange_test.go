@@ -35,10 +35,18 @@ func TestExchangePersonalAccessToken(t *testing.T) {
 	}
 }
 
+// Delegation: the second user acts for the first; the actor token is the
+// second user's opaque access token (an exchange for no resource), as
+// Logto wants.
 func TestExchangeWithActor(t *testing.T) {
-	p := newProvider(t, logtotest.Options{})
+	second := logtotest.SecondUser()
+	p := newProvider(t, logtotest.Options{ExtraUsers: []logtotest.User{second}})
 	c := newClient(t, p, nil)
-	actor, err := c.Token(context.Background(), m2m.ClientCredentials{Resources: []string{apiResource}})
+	pat, err := p.MintPersonalAccessToken(second.Subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor, err := c.Token(context.Background(), m2m.TokenExchange{SubjectToken: pat, SubjectTokenType: m2m.PersonalAccessToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +64,7 @@ func TestExchangeWithActor(t *testing.T) {
 	}
 	cl := claims(t, tok.AccessToken)
 	act, _ := cl["act"].(map[string]any)
-	if cl["sub"] != logtotest.DefaultUser().Subject || act["sub"] != p.M2MClientID() {
+	if cl["sub"] != logtotest.DefaultUser().Subject || act["sub"] != second.Subject {
 		t.Errorf("claims %v", cl)
 	}
 }
