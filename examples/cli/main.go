@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 
-	client, cleanup, err := newClient(getenv, stderr)
+	client, dev, cleanup, err := newClient(getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "cli:", err)
 		return 2
@@ -104,6 +104,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		if err != nil {
 			return fail(stderr, err)
+		}
+		// With the dev provider, which ends with this command and its
+		// refresh tokens with it, get the resource tokens now, so that
+		// later commands find them in the cache (for their hour).
+		for _, r := range dev {
+			if _, err := client.AccessToken(ctx, r, ""); err != nil {
+				return fail(stderr, err)
+			}
 		}
 		fmt.Fprintf(stdout, "signed in as %s\n", claims.Subject)
 	case "whoami":
@@ -136,19 +144,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // newClient builds the native client from the environment, starting the
-// dev provider when no endpoint is set.
-func newClient(getenv func(string) string, stderr io.Writer) (*native.Client, func(), error) {
+// dev provider when no endpoint is set; then dev lists the resources the
+// client asks for.
+func newClient(getenv func(string) string) (client *native.Client, dev []string, cleanup func(), err error) {
 	endpoint, appID := getenv("LOGTO_ENDPOINT"), getenv("LOGTO_APP_ID")
 	scopes, resources := list(getenv("LOGTO_SCOPES")), list(getenv("LOGTO_RESOURCES"))
-	cleanup := func() {}
+	cleanup = func() {}
 	cacheKey := endpoint
 	if endpoint == "" {
 		if err := logtotest.LocalOnly(appID != ""); err != nil {
-			return nil, nil, fmt.Errorf("%w: set LOGTO_ENDPOINT to your Logto endpoint", err)
+			return nil, nil, nil, fmt.Errorf("%w: set LOGTO_ENDPOINT to your Logto endpoint", err)
 		}
 		p, err := logtotest.Start(logtotest.Options{})
 		if err != nil {
-			return nil, nil, fmt.Errorf("starting the dev provider: %w", err)
+			return nil, nil, nil, fmt.Errorf("starting the dev provider: %w", err)
 		}
 		cleanup = func() { _ = p.Close() }
 		endpoint, appID = p.Endpoint(), p.NativeClientID()
@@ -160,21 +169,22 @@ func newClient(getenv func(string) string, stderr io.Writer) (*native.Client, fu
 		}
 		// The dev provider's port changes with every run: one cache for it.
 		cacheKey = "logtotest"
+		dev = resources
 	}
 	path := getenv("LOGTO_CLI_CACHE")
 	if path == "" {
 		var err error
 		if path, err = native.DefaultCachePath(cacheKey, appID); err != nil {
 			cleanup()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	cache, err := native.NewFileCache(path)
 	if err != nil {
 		cleanup()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	client, err := native.New(native.Config{
+	client, err = native.New(native.Config{
 		Endpoint:  endpoint,
 		AppID:     appID,
 		Scopes:    scopes,
@@ -183,9 +193,9 @@ func newClient(getenv func(string) string, stderr io.Writer) (*native.Client, fu
 	})
 	if err != nil {
 		cleanup()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return client, cleanup, nil
+	return client, dev, cleanup, nil
 }
 
 // list splits a space- or comma-separated list.
