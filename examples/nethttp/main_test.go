@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed098cf14d/logto/examples/internal/exampleapp"
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
@@ -719,110 +720,6 @@ func TestProviderDownHidesInfrastructure(t *testing.T) {
 	}
 }
 
-func TestLoadSettings(t *testing.T) {
-	cases := []struct {
-		name                 string
-		env                  map[string]string
-		scopes, resources    []string
-		baseURL, addr        string
-		wantErr              bool
-		wantSecret           string
-		wantStretched        string // a short secret, stretched
-		wantSecretRandomized bool
-	}{
-		{
-			name:    "defaults",
-			env:     map[string]string{},
-			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
-		},
-		{
-			name: "spaces",
-			env: map[string]string{
-				"LOGTO_SCOPES":    "email  phone",
-				"LOGTO_RESOURCES": " https://a.example https://b.example ",
-			},
-			scopes: []string{"email", "phone"}, resources: []string{"https://a.example", "https://b.example"},
-			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
-		},
-		{
-			name: "commas",
-			env: map[string]string{
-				"LOGTO_SCOPES":    "email,phone,,roles",
-				"LOGTO_RESOURCES": "https://a.example, https://b.example",
-			},
-			scopes: []string{"email", "phone", "roles"}, resources: []string{"https://a.example", "https://b.example"},
-			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
-		},
-		{
-			name:    "port of BASE_URL",
-			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "a session secret of 32 bytes, ok"},
-			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantSecret: "a session secret of 32 bytes, ok",
-		},
-		{
-			name:    "short SESSION_SECRET, stretched",
-			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "s3cret"},
-			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantStretched: "s3cret",
-		},
-		{
-			name:    "http default port",
-			env:     map[string]string{"BASE_URL": "http://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
-			baseURL: "http://app.example", addr: ":80", wantSecretRandomized: true,
-		},
-		{
-			name:    "https default port",
-			env:     map[string]string{"BASE_URL": "https://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
-			baseURL: "https://app.example", addr: ":443", wantSecretRandomized: true,
-		},
-		{
-			name:    "explicit ADDR",
-			env:     map[string]string{"BASE_URL": "https://app.example", "ADDR": "127.0.0.1:9000", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
-			baseURL: "https://app.example", addr: "127.0.0.1:9000", wantSecretRandomized: true,
-		},
-		{name: "no scheme", env: map[string]string{"BASE_URL": "localhost:3000"}, wantErr: true},
-		{name: "relative", env: map[string]string{"BASE_URL": "/app"}, wantErr: true},
-		{name: "no host", env: map[string]string{"BASE_URL": "http://"}, wantErr: true},
-		{name: "other scheme", env: map[string]string{"BASE_URL": "ftp://app.example"}, wantErr: true},
-		{name: "not a URL", env: map[string]string{"BASE_URL": "http://a b:3000"}, wantErr: true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s, err := loadSettings(func(k string) string { return c.env[k] })
-			if c.wantErr {
-				if err == nil {
-					t.Fatalf("BASE_URL %q: no error", c.env["BASE_URL"])
-				}
-				if !strings.Contains(err.Error(), "BASE_URL") {
-					t.Errorf("error %q does not name BASE_URL", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(s.scopes, c.scopes) {
-				t.Errorf("scopes = %q, want %q", s.scopes, c.scopes)
-			}
-			if !slices.Equal(s.resources, c.resources) {
-				t.Errorf("resources = %q, want %q", s.resources, c.resources)
-			}
-			if s.baseURL != c.baseURL || s.addr != c.addr {
-				t.Errorf("baseURL, addr = %q, %q; want %q, %q", s.baseURL, s.addr, c.baseURL, c.addr)
-			}
-			switch {
-			case c.wantSecretRandomized && len(s.sessionSecret) < 32:
-				t.Errorf("random session secret of %d bytes, want >= 32", len(s.sessionSecret))
-			case c.wantSecret != "" && string(s.sessionSecret) != c.wantSecret:
-				t.Errorf("session secret = %q, want %q", s.sessionSecret, c.wantSecret)
-			case c.wantStretched != "":
-				again, err := sessionKey(c.wantStretched)
-				if len(s.sessionSecret) != 32 || bytes.Contains(s.sessionSecret, []byte(c.wantStretched)) || err != nil || !bytes.Equal(again, s.sessionSecret) {
-					t.Errorf("session secret %q from %q: want 32 bytes derived the same way every time", s.sessionSecret, c.wantStretched)
-				}
-			}
-		})
-	}
-}
-
 func TestRunBadConfig(t *testing.T) {
 	err := run(context.Background(), func(k string) string {
 		return map[string]string{"BASE_URL": "not a url"}[k]
@@ -890,7 +787,7 @@ func TestDevProviderNeverStandsIn(t *testing.T) {
 		addr := freeAddr(t)
 		port := addr[strings.LastIndex(addr, ":")+1:]
 		base = strings.Replace(base, "%s", port, 1)
-		if _, err := loadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }); err != nil {
+		if _, err := exampleapp.LoadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }, "http://localhost:3000"); err != nil {
 			t.Errorf("BASE_URL %s: %v", base, err)
 		}
 	}
@@ -1002,33 +899,4 @@ func TestMemorySessions(t *testing.T) {
 		t.Fatalf("back-channel logout: %d", resp.StatusCode)
 	}
 	a.wantPage("/", "Not authenticated")
-}
-
-func TestSessionStoreSetting(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		env  map[string]string
-		want string // in the error; "" for none
-	}{
-		{"unset", map[string]string{}, ""},
-		{"memory", map[string]string{"SESSION_STORE": "memory"}, ""},
-		{"unknown", map[string]string{"SESSION_STORE": "disk"}, "SESSION_STORE"},
-		{"memory and Redis", map[string]string{"SESSION_STORE": "memory", "REDIS_URL": "redis://127.0.0.1:6379/0"}, "REDIS_URL"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := loadSettings(func(k string) string { return tc.env[k] })
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if s.sessionStore != tc.env["SESSION_STORE"] {
-					t.Errorf("sessionStore = %q", s.sessionStore)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one naming %s", err, tc.want)
-			}
-		})
-	}
 }
