@@ -13,8 +13,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"net/http"
 
 	"github.com/seed098cf14d/logto/examples/internal/exampleapp"
@@ -23,13 +21,11 @@ import (
 func main() { exampleapp.Main(run) }
 
 // run serves the example until ctx ends.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	return exampleapp.Run(ctx, getenv, stdout, exampleapp.Example{
-		Name:           "example app",
-		DefaultBaseURL: "http://localhost:3000",
-		Routes:         newHandler,
-	})
-}
+var run = exampleapp.Example{
+	Name:           "example app",
+	DefaultBaseURL: "http://localhost:3000",
+	Routes:         newHandler,
+}.Run
 
 // newHandler mounts the app's routes on a ServeMux.
 func newHandler(app *exampleapp.App) (http.Handler, error) {

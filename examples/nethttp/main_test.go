@@ -826,7 +826,9 @@ func TestMemorySessions(t *testing.T) {
 		PostLogoutRedirectURIs: []string{base + "/"},
 		Resources:              []string{apiResource, other},
 		User:                   &user,
-		AccessTokenTTL:         2 * time.Second, // reused for 1 s, then refreshed
+		// Reused for 3 s, then refreshed: room for a busy machine between
+		// the first request and the check that it was reused.
+		AccessTokenTTL: 6 * time.Second,
 	})
 	a := startApp(t, addr, map[string]string{
 		"LOGTO_ENDPOINT":   p.Endpoint(),
@@ -850,7 +852,7 @@ func TestMemorySessions(t *testing.T) {
 	}
 
 	// After expiry, concurrent requests cause one refresh grant.
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond)
 	p.ResetCounters()
 	var wg sync.WaitGroup
 	statuses := make([]int, 20)

@@ -9,11 +9,10 @@
 //
 //	func main() { exampleapp.Main(run) }
 //
-//	func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-//		return exampleapp.Run(ctx, getenv, stdout, exampleapp.Example{
-//			Name: "chi example", DefaultBaseURL: "http://localhost:3003", Routes: newRouter,
-//		})
-//	}
+//	// run serves the example until ctx ends.
+//	var run = exampleapp.Example{
+//		Name: "chi example", DefaultBaseURL: "http://localhost:3003", Routes: newRouter,
+//	}.Run
 //
 // with newRouter mounting App's handlers on the framework's router.
 package exampleapp
@@ -135,7 +134,7 @@ func (a *App) APIValidator() (*apiauth.Validator, error) {
 	return apiauth.NewValidator(apiauth.Config{Endpoint: a.Settings.Endpoint, Audience: audience})
 }
 
-// Example names an example program for Run.
+// Example is an example program: its name and router.
 type Example struct {
 	// Name starts the line Run prints once it serves ("gin example").
 	Name string
@@ -148,11 +147,11 @@ type Example struct {
 	Routes func(*App) (http.Handler, error)
 }
 
-// Run serves the example ex until ctx ends: it loads the settings from
+// Run serves the example until ctx ends: it loads the settings from
 // getenv, starts the dev provider when LOGTO_ENDPOINT is unset, builds the
 // App and its routes, and prints to stdout a first line holding the app's
 // URL once it accepts connections, then one about the dev provider.
-func Run(ctx context.Context, getenv func(string) string, stdout io.Writer, ex Example) error {
+func (ex Example) Run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	s, err := LoadSettings(getenv, ex.DefaultBaseURL)
 	if err != nil {
 		return err
