@@ -181,12 +181,14 @@ func (ex Example) Run(ctx context.Context, getenv func(string) string, stdout io
 	}
 	return Serve(ctx, s.Addr, handler, func(addr net.Addr) {
 		// The app's URL comes first, so whoever waits for "the line with
-		// the URL" never picks the dev provider's.
-		fmt.Fprintf(stdout, "%s listening on %s (open %s/)\n", cmp.Or(ex.Name, "example app"), addr, s.BaseURL)
+		// the URL" never picks the dev provider's; both lines go in one
+		// write, so whoever saw the first has the second.
+		msg := fmt.Sprintf("%s listening on %s (open %s/)\n", cmp.Or(ex.Name, "example app"), addr, s.BaseURL)
 		if dev != nil {
-			fmt.Fprintf(stdout, "dev provider at %s (client %q); no LOGTO_ENDPOINT set; resource %s and organization %s work with it\n",
+			msg += fmt.Sprintf("dev provider at %s (client %q); no LOGTO_ENDPOINT set; resource %s and organization %s work with it\n",
 				dev.Endpoint(), dev.ClientID(), logtotest.DefaultResource, logtotest.DefaultOrganization)
 		}
+		_, _ = io.WriteString(stdout, msg)
 	})
 }
 
