@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -100,6 +101,16 @@ func (a *App) VerifyLogoutToken(ctx context.Context, raw string) (*LogoutClaims,
 		return nil, err
 	}
 	s := a.s
+	var named struct {
+		Issuer   string       `json:"iss"`
+		Audience jwt.Audience `json:"aud"`
+	}
+	// A payload this cannot read is refused below, with the signature.
+	if json.Unmarshal(parts.Payload, &named) == nil {
+		if err := checkIssuerAudience("logout token", named.Issuer, named.Audience, m.Issuer, s.appID); err != nil {
+			return nil, err
+		}
+	}
 	v := m.logoutVerifier
 	// go-oidc checks the signature (with m.algs only), iss and aud; expiry is
 	// ours, as its check would refuse a token without exp.
@@ -245,10 +256,13 @@ func checkLogoutClaims(payload []byte, issuer, appID string, now time.Time, leew
 // sessions are ended; 405 for a method other than POST; 400 with a JSON
 // {"error":"invalid_request","error_description":...} for a malformed
 // request (not a form, over 64 KB, logout_token missing or repeated) or a
-// token that fails validation, never 5xx for those. When ender fails, or
+// token that fails validation, never 5xx for those. The description says
+// which of the two, not why the token failed: that goes to Config.Logger,
+// at Info, or Warn for a token of another issuer or audience. When ender fails, or
 // discovery fails, the answer is 500 {"error":"server_error"}: the fault is
 // ours, not the provider's, and a 5xx invites the provider to retry; the
-// token's jti is then forgotten so that the retry is accepted. The
+// token's jti is then forgotten so that the retry is accepted. These are
+// logged at Warn (discovery) and Error (ender). The
 // specification names 400 for every failure; 500 is a deliberate choice so
 // that providers and monitoring can tell a bad request from an outage.
 //
@@ -262,32 +276,55 @@ func (a *App) BackchannelLogoutHandler(ender SessionEnder) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		if r.Method != http.MethodPost {
+			a.logLogout(r, slog.LevelInfo, http.StatusMethodNotAllowed, errors.New("method "+r.Method+" is not POST"))
 			w.Header().Set("Allow", http.MethodPost)
 			writeLogoutError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
 			return
 		}
 		raw, msg := logoutTokenParam(w, r)
 		if msg != "" {
+			a.logLogout(r, slog.LevelInfo, http.StatusBadRequest, errors.New(msg))
 			writeLogoutError(w, http.StatusBadRequest, "invalid_request", msg)
 			return
 		}
 		claims, err := a.VerifyLogoutToken(r.Context(), raw)
 		if errors.Is(err, ErrInvalidToken) {
-			writeLogoutError(w, http.StatusBadRequest, "invalid_request", err.Error())
+			// Anyone can post a token here, so an invalid one is no alarm;
+			// one of another issuer or app looks like a setup mistake.
+			level := slog.LevelInfo
+			if errors.As(err, new(*mismatchError)) {
+				level = slog.LevelWarn
+			}
+			a.logLogout(r, level, http.StatusBadRequest, err)
+			writeLogoutError(w, http.StatusBadRequest, "invalid_request", "the logout token is not valid")
 			return
 		}
 		if err != nil {
+			a.logLogout(r, logLevel(err), http.StatusInternalServerError, err)
 			writeLogoutError(w, http.StatusInternalServerError, "server_error", "the logout could not be processed")
 			return
 		}
 		if err := ender.EndSessions(r.Context(), claims.Subject, claims.SessionID); err != nil {
 			// Let the provider's retry through the replay check.
 			a.logoutReplay.forget(claims.JWTID)
+			a.logLogout(r, slog.LevelError, http.StatusInternalServerError, fmt.Errorf("ending the sessions: %w", err),
+				slog.String("sub", claims.Subject), slog.String("sid", claims.SessionID))
 			writeLogoutError(w, http.StatusInternalServerError, "server_error", "the sessions could not be ended")
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// logLogout logs a back-channel logout request answered with an error
+// status. err never holds the logout token.
+func (a *App) logLogout(r *http.Request, level slog.Level, status int, err error, attrs ...slog.Attr) {
+	ctx := r.Context()
+	if !a.s.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs = append([]slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status), slog.Any("error", err)}, attrs...)
+	a.s.logger.LogAttrs(ctx, level, "logto: back-channel logout refused", attrs...)
 }
 
 // logoutTokenParam reads the logout_token of a form-encoded body, or

@@ -123,7 +123,8 @@ func sealFloor(b *testing.B, cookies []*http.Cookie) func(*testing.B) {
 // (IsAuthenticated through SessionStorage) on a CookieStore session: with
 // the cookie seen before (sdk: a signed-in user's cookie changes only when
 // the session does, and the store remembers what it opened) and seen for
-// the first time (sdk-first-sight: decoded and opened). Beside it, the same
+// the first time by a store in use (sdk-first-sight: decoded, opened and
+// remembered). Beside it, the same
 // check on the cookie of gorilla's CookieStore holding the same values
 // (gorilla, the store this SDK used before), gorilla's bare securecookie
 // decode of that cookie (gorilla-decode), and the floor: a bare base64url

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/seed098cf14d/logto/internal/httpx"
 	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
@@ -69,7 +70,23 @@ func (c *Client) HandleSignInCallback(ctx context.Context, r *http.Request) (*Si
 // error the provider sent; then it exchanges the code with the PKCE verifier
 // and validates the ID token in full (OpenID Connect Core 3.1.3.7). Only when
 // all of that passed does it start a new session holding the tokens.
-func (c *Client) HandleSignInCallbackURL(ctx context.Context, callbackURL *url.URL) (res *SignInResult, err error) {
+//
+// A failure is logged to Config.Logger, with the callback's path (never
+// its query, which holds the code), at the level Config.Logger describes.
+func (c *Client) HandleSignInCallbackURL(ctx context.Context, callbackURL *url.URL) (*SignInResult, error) {
+	res, err := c.handleSignInCallback(ctx, callbackURL)
+	if err != nil {
+		path := ""
+		if callbackURL != nil {
+			path = callbackURL.Path
+		}
+		return nil, c.app.logFailure(ctx, "logto: sign-in callback failed", err,
+			slog.String("path", path), slog.Int("status", ErrorStatus(err)))
+	}
+	return res, nil
+}
+
+func (c *Client) handleSignInCallback(ctx context.Context, callbackURL *url.URL) (res *SignInResult, err error) {
 	if callbackURL == nil {
 		return nil, wrapErr(ErrInvalidCallback, "no callback URL", nil)
 	}
@@ -195,17 +212,6 @@ func sameRedirectURI(got *url.URL, want string) bool {
 		return false
 	}
 	return strings.EqualFold(got.Scheme, w.Scheme) &&
-		hostPort(got) == hostPort(w) &&
+		httpx.HostPort(got) == httpx.HostPort(w) &&
 		got.EscapedPath() == w.EscapedPath()
-}
-
-func hostPort(u *url.URL) string {
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if port == "" {
-		port = "80"
-		if strings.EqualFold(u.Scheme, "https") {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(host, port)
 }

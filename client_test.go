@@ -3,6 +3,7 @@ package logto_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -106,15 +107,16 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 // A newcomer pastes the issuer or the discovery URL as Endpoint: refused at
 // start, with what to write instead, not with a 404 at the first sign-in.
 func TestConfigEndpointIsTheBaseURL(t *testing.T) {
-	for _, endpoint := range []string{
-		"https://tenant.logto.app/oidc",
-		"https://tenant.logto.app/oidc/",
-		"https://tenant.logto.app/oidc/.well-known/openid-configuration",
-		"https://tenant.logto.app/.well-known/oauth-authorization-server",
+	for endpoint, fix := range map[string]string{
+		"https://tenant.logto.app/oidc":                                   `write "https://tenant.logto.app" (the SDK adds /oidc)`,
+		"https://tenant.logto.app/oidc/":                                  `write "https://tenant.logto.app" (the SDK adds /oidc)`,
+		"https://tenant.logto.app/oidc/.well-known/openid-configuration":  `is a discovery URL, not the provider's base URL: write "https://tenant.logto.app"`,
+		"https://tenant.logto.app/oidc/.well-known":                       `is a discovery URL, not the provider's base URL: write "https://tenant.logto.app"`,
+		"https://tenant.logto.app/.well-known/oauth-authorization-server": `is a discovery URL, not the provider's base URL: write "https://tenant.logto.app"`,
 	} {
 		_, err := logto.NewApp(logto.Config{Endpoint: endpoint, AppID: "a"})
-		if !errors.Is(err, logto.ErrInvalidConfig) || !strings.Contains(err.Error(), `"https://tenant.logto.app"`) {
-			t.Errorf("%s: err = %v, want ErrInvalidConfig naming https://tenant.logto.app", endpoint, err)
+		if !errors.Is(err, logto.ErrInvalidConfig) || !strings.Contains(err.Error(), fmt.Sprintf("Endpoint %q", endpoint)) || !strings.Contains(err.Error(), fix) {
+			t.Errorf("%s: err = %v, want ErrInvalidConfig naming it and saying %q", endpoint, err, fix)
 		}
 	}
 }
@@ -339,8 +341,8 @@ var attackReasons = map[string]string{
 	"alg none":                            `unexpected signature algorithm "none"`,
 	"HS256 with the public key as secret": `unexpected signature algorithm "HS256"`,
 	"key the provider does not publish":   "unknown signing key",
-	"wrong issuer":                        "issued by a different provider",
-	"wrong audience":                      "expected audience",
+	"wrong issuer":                        "wrong issuer",
+	"wrong audience":                      "wrong audience",
 	"several audiences, no azp":           "no azp claim",
 	"azp is another client":               "azp",
 	"expired beyond leeway":               "token is expired",

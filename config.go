@@ -75,10 +75,28 @@ type Config struct {
 	// token's lifetime, so short-lived tokens are still reused.
 	ExpiryMargin time.Duration
 
-	// Logger receives the details of failures that users are shown only in
-	// plain words (WebHandlers logs each failure it answers: at Warn, or
-	// Error for a 5xx), and of sign-outs whose revocation failed. Nil means
-	// no logging.
+	// Logger receives the details of failures, which users are shown only
+	// in plain words: each failure WebHandlers answers (and each sign-out
+	// of its whose revocation failed), and wherever the App is used, each
+	// failed sign-in callback, failed refresh (in GetAccessToken and the
+	// other token getters) and refused back-channel logout. Each failure is
+	// logged once, where it was decided, never with a token or a secret.
+	// Nil means no logging; slog.Default() logs through the standard logger.
+	//
+	// The levels are chosen so that a production app can keep Info on
+	// under attack, when anyone can send forged callbacks and tokens:
+	//   - Debug: nobody signed in, or a session that ended (ErrNotAuthenticated),
+	//     and a caller that went away;
+	//   - Info: what a browser, a user or anyone with a link can cause: a
+	//     cancelled or refused sign-in, a stale or forged callback, a
+	//     cross-site request, a spent or expired grant (the user is signed
+	//     out), an invalid logout token;
+	//   - Warn: the provider failing or out of reach, a token from it that
+	//     fails validation, and a logout token of another issuer or
+	//     audience, which looks like a setup mistake (Endpoint of another
+	//     tenant, AppID of another app);
+	//   - Error: the app's own failures, answered 500: storage, an
+	//     invalid configuration, anything the package does not know.
 	Logger *slog.Logger
 
 	// TrustForwardedHeaders makes the callback handler read the scheme and

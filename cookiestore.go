@@ -3,7 +3,6 @@ package logto
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,23 +151,37 @@ func (s *CookieStore) New(r *http.Request, name string) (*sessions.Session, erro
 	opts := *s.options()
 	session.Options = &opts
 	session.IsNew = true
-	if s.codec == nil {
-		return session, nil
-	}
-	value, ok := readChunks(r, name)
+	pairs, ok := s.open(r, name)
 	if !ok {
 		return session, nil
 	}
-	now := s.clock()
-	if s.opened.get(name, value, now, session.Values) {
-		session.IsNew = false
-		return session, nil
-	}
-	if expires, ok := s.codec.Open(name, value, now, session.Values); ok {
-		session.IsNew = false
-		s.opened.put(name, value, expires, session.Values)
+	session.IsNew = false
+	for i := 0; i+1 < len(pairs); i += 2 {
+		session.Values[pairs[i]] = pairs[i+1]
 	}
 	return session, nil
+}
+
+// open returns the values of the session called name that r's cookies
+// hold, as pairs (key, value, ...) that the caller must not change, or
+// false when they hold none that opens.
+func (s *CookieStore) open(r *http.Request, name string) ([]string, bool) {
+	if s.codec == nil {
+		return nil, false
+	}
+	value, ok := readChunks(r, name)
+	if !ok {
+		return nil, false
+	}
+	now := s.clock()
+	if pairs, ok := s.opened.get(name, value, now); ok {
+		return pairs, true
+	}
+	pairs, expires, ok := s.codec.Open(name, value, now)
+	if ok {
+		s.opened.put(name, value, expires, pairs)
+	}
+	return pairs, ok
 }
 
 // maxOpenedBytes bounds what a CookieStore remembers of the sessions it
@@ -179,8 +192,8 @@ const maxOpenedBytes = 4 << 20
 // sealed value, until their expiry: a signed-in user's cookie changes only
 // when the session does, so most requests find it here and skip the
 // decoding and the AEAD (which already vouched for exactly these bytes
-// under this name). Its maps are never handed out, only copied. When full it
-// starts over, which bounds it simply.
+// under this name). What it holds is never changed, by it or by its
+// callers. When full it starts over, which bounds it simply.
 type openedCache struct {
 	mu    sync.RWMutex
 	m     map[openedKey]openedSession
@@ -190,29 +203,28 @@ type openedCache struct {
 type openedKey struct{ name, value string }
 
 type openedSession struct {
-	values  map[any]any
+	pairs   []string // key, value, key, value, ...
 	expires time.Time
 }
 
-// get copies into into the values of the session name=value, if it is
-// remembered and not expired at now.
-func (c *openedCache) get(name, value string, now time.Time, into map[any]any) bool {
+// get returns the values of the session name=value, if it is remembered
+// and not expired at now.
+func (c *openedCache) get(name, value string, now time.Time) ([]string, bool) {
 	c.mu.RLock()
 	o, ok := c.m[openedKey{name, value}]
 	c.mu.RUnlock()
 	if !ok || !now.Before(o.expires) {
-		return false
+		return nil, false
 	}
-	maps.Copy(into, o.values)
-	return true
+	return o.pairs, true
 }
 
-func (c *openedCache) put(name, value string, expires time.Time, values map[any]any) {
+func (c *openedCache) put(name, value string, expires time.Time, pairs []string) {
 	// Copies: the request's header is not kept.
 	key := openedKey{strings.Clone(name), strings.Clone(value)}
 	size := len(name) + len(value)
-	for k, v := range values {
-		size += len(k.(string)) + len(v.(string))
+	for _, p := range pairs {
+		size += len(p)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -220,7 +232,7 @@ func (c *openedCache) put(name, value string, expires time.Time, values map[any]
 		c.m, c.bytes = make(map[openedKey]openedSession), 0
 	}
 	if _, ok := c.m[key]; !ok {
-		c.m[key] = openedSession{values: maps.Clone(values), expires: expires}
+		c.m[key] = openedSession{pairs: pairs, expires: expires}
 		c.bytes += size
 	}
 }

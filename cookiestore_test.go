@@ -561,3 +561,79 @@ func TestCookieStoreConcurrentReads(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Reads of a cookie session skip gorilla's session until something loads
+// it to write; then every SessionStorage of the request (RequireAuth's and
+// the handler's, say) reads what the others wrote, as with gorilla's
+// registry alone, and a session read before a write is not read stale.
+func TestCookieSessionStoragesOfOneRequestAgree(t *testing.T) {
+	ctx := context.Background()
+	store := ssStore(t)
+	cookies := sessionCookies(t, writeSession(t, store, ssRequest(), "", map[string]string{"k": "v", "gone": "x"}), logto.DefaultSessionName)
+	r := ssRequest(cookies...)
+	w := httptest.NewRecorder()
+	get := func(s *logto.SessionStorage, key string) string {
+		t.Helper()
+		v, err := s.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := logto.NewSessionStorage(store, w, r, "")
+	if v := get(first, "k"); v != "v" {
+		t.Fatalf("first reads %q", v)
+	}
+	second := logto.NewSessionStorage(store, w, r, "")
+	if err := second.Set(ctx, "k", "w"); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Delete(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if v := get(first, "k"); v != "w" {
+		t.Errorf("after another storage of the request wrote, first reads %q, want %q", v, "w")
+	}
+	if v := get(first, "gone"); v != "" {
+		t.Errorf("after another storage of the request deleted it, first reads %q", v)
+	}
+	third := logto.NewSessionStorage(store, w, r, "")
+	if v := get(third, "k"); v != "w" {
+		t.Errorf("a storage made after the write reads %q, want %q", v, "w")
+	}
+	if err := second.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, store, sessionCookies(t, w.Header(), logto.DefaultSessionName), "", "k", "gone"); got["k"] != "w" || len(got) != 1 {
+		t.Errorf("the saved session holds %v", got)
+	}
+}
+
+// What one request writes to its session, saved or not, never shows in
+// another request carrying the same cookie: the values a CookieStore
+// remembers are shared by every such request and changed by none.
+func TestCookieSessionWritesStayInTheirRequest(t *testing.T) {
+	ctx := context.Background()
+	store := ssStore(t)
+	cookies := sessionCookies(t, writeSession(t, store, ssRequest(), "", map[string]string{"k": "v"}), logto.DefaultSessionName)
+	for i := range 3 {
+		s := logto.NewSessionStorage(store, httptest.NewRecorder(), ssRequest(cookies...), "")
+		if v, err := s.Get(ctx, "k"); err != nil || v != "v" {
+			t.Fatalf("request %d reads %q, %v", i, v, err)
+		}
+		if err := s.Set(ctx, "k", "changed"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set(ctx, "added", "x"); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := readAll(t, store, cookies, "", "k", "added"); got["k"] != "v" || len(got) != 1 {
+		t.Errorf("the cookie now reads %v", got)
+	}
+}

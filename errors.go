@@ -48,7 +48,7 @@ var (
 
 	// ErrInvalidRequest means an argument passed to the client is unusable (for
 	// example a malformed redirect URI or an unknown resource).
-	ErrInvalidRequest = errors.New("logto: invalid request")
+	ErrInvalidRequest = kind.ErrInvalidRequest
 
 	// ErrCrossSiteRequest means a request that changes the session (sign-out)
 	// came, by the browser's own account (Sec-Fetch-Site, Origin), from

@@ -20,9 +20,11 @@ func SessionRecord(t time.Time, handle string) string {
 func SetCookieStoreClock(s *CookieStore, now func() time.Time) { s.now = now }
 
 // ForgetOpenedSessions empties what s remembers of the sessions it opened,
-// so the next read of any cookie decodes and opens it.
+// so the next read of any cookie decodes and opens it. The memory stays
+// with the store, as with a store that has simply never seen the cookie.
 func ForgetOpenedSessions(s *CookieStore) {
 	s.opened.mu.Lock()
-	s.opened.m, s.opened.bytes = nil, 0
+	clear(s.opened.m)
+	s.opened.bytes = 0
 	s.opened.mu.Unlock()
 }

@@ -192,17 +192,22 @@ func (cc *claimsCache) put(raw string, c *IDTokenClaims) {
 // verifyIDToken validates an ID token from the token endpoint (OpenID Connect
 // Core 3.1.3.7): signature with an algorithm from discovery against the
 // provider's keys, iss, aud, azp, exp, iat, sub, nonce and at_hash. nonce is
-// skipped when empty (a refresh answer carries none).
+// skipped when empty (a refresh answer carries none). iss and aud are
+// checked first (checkIssuerAudience), so that a token of another tenant or
+// app is named as such.
 func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, accessToken string) (*IDTokenClaims, error) {
 	if raw == "" {
 		return nil, wrapErr(ErrInvalidToken, "the token endpoint answered no id_token", nil)
 	}
 	s := a.s
-	tok, err := verify(ctx, m.verifier, raw, "ID token")
+	claims, err := parseIDTokenClaims(raw)
 	if err != nil {
 		return nil, err
 	}
-	claims, err := parseIDTokenClaims(raw)
+	if err := checkIssuerAudience("ID token", claims.Issuer, claims.Audience, m.Issuer, s.appID); err != nil {
+		return nil, err
+	}
+	tok, err := verify(ctx, m.verifier, raw, "ID token")
 	if err != nil {
 		return nil, err
 	}
@@ -227,4 +232,28 @@ func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, access
 		}
 	}
 	return claims, nil
+}
+
+// mismatchError says that a token's iss or aud is not this app's, naming
+// what came and what was expected. Such a token looks like a setup mistake
+// (an Endpoint of another tenant, an AppID of another app) more than an
+// attack, so it is logged at Warn whoever sent it.
+type mismatchError struct{ msg string }
+
+func (e *mismatchError) Error() string { return e.msg }
+
+// checkIssuerAudience refuses a token (what: "ID token") whose iss is not
+// issuer or whose aud does not hold clientID, with an error wrapping
+// ErrInvalidToken that names both values. It reads claims whose signature
+// is not checked yet, and decides nothing but a refusal: the verifier
+// checks iss and aud again with the signature. Run before it, it names a
+// token of another tenant as such rather than as signed by an unknown key.
+func checkIssuerAudience(what, iss string, aud []string, issuer, clientID string) error {
+	switch {
+	case iss != issuer:
+		return wrapErr(ErrInvalidToken, what, &mismatchError{fmt.Sprintf("wrong issuer: iss %q, expected %q (Endpoint + /oidc)", iss, issuer)})
+	case !slices.Contains(aud, clientID):
+		return wrapErr(ErrInvalidToken, what, &mismatchError{fmt.Sprintf("wrong audience: aud %q, expected it to hold %q (AppID)", aud, clientID)})
+	}
+	return nil
 }

@@ -33,8 +33,13 @@ type SessionStorage struct {
 	r     *http.Request
 	name  string
 
-	session   *sessions.Session
-	dirty     bool
+	session *sessions.Session
+	dirty   bool
+	// pairs are the values a CookieStore opened from the request's cookies,
+	// shared and read-only: reads use them until something loads the
+	// session for writing (see peek).
+	pairs     []string
+	peeked    bool
 	lastToken string // the access token written last, kept longest when space runs out
 
 	// leaseCheck confirms the session lock Lock took, a lease
@@ -78,7 +83,47 @@ func (s *SessionStorage) load() (*sessions.Session, error) {
 		sess.IsNew = true
 	}
 	s.session = sess
+	if _, ok := s.store.(*CookieStore); ok {
+		markLoaded(s.r, s.name)
+	}
 	return sess, nil
+}
+
+// peek serves reads over a CookieStore without a gorilla session, the
+// most common request by far (a signed-in user's page or API call writes
+// nothing): the values the store opened from the request's cookies, which
+// it shares with every request carrying the same cookie. It reports false
+// when reads must go through load instead: another kind of store, no
+// request, or a session that a SessionStorage of this request (this one or
+// another over the same request) has loaded, so that it may have written
+// to it. The registry of gorilla's sessions shares that session between
+// them; load marks the request so that peeking stops.
+func (s *SessionStorage) peek() ([]string, bool) {
+	cs, ok := s.store.(*CookieStore)
+	if !ok || s.r == nil || s.session != nil || loaded(s.r, s.name) {
+		return nil, false
+	}
+	if !s.peeked {
+		s.pairs, _ = cs.open(s.r, s.name)
+		s.peeked = true
+	}
+	return s.pairs, true
+}
+
+// loadedKey marks, in a request's context, that a SessionStorage loaded the
+// session called name (a CookieStore's) from gorilla's registry.
+type loadedKey struct{ name string }
+
+func loaded(r *http.Request, name string) bool {
+	return r.Context().Value(loadedKey{name}) != nil
+}
+
+// markLoaded marks r as gorilla's registry marks it: in place, so every
+// holder of r sees it.
+func markLoaded(r *http.Request, name string) {
+	if !loaded(r, name) {
+		*r = *r.WithContext(context.WithValue(r.Context(), loadedKey{name}, true))
+	}
 }
 
 // Get returns the value for key, or "" when there is none. While Lock's
@@ -87,6 +132,15 @@ func (s *SessionStorage) load() (*sessions.Session, error) {
 // and a holder whose lease ran out must not, since the next holder may be
 // spending the same token.
 func (s *SessionStorage) Get(ctx context.Context, key string) (string, error) {
+	if pairs, ok := s.peek(); ok {
+		// A cookie session: no lock, so no lease to check.
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if pairs[i] == key {
+				return pairs[i+1], nil
+			}
+		}
+		return "", nil
+	}
 	sess, err := s.load()
 	if err != nil {
 		return "", err

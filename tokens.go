@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/tokenendpoint"
 )
 
 // AccessToken is an access token with what the client knows about it.
@@ -53,7 +56,8 @@ const DefaultExpiryMargin = 30 * time.Second
 // before any request, since a refresh can only narrow the grant),
 // ErrNotAuthenticated when nobody is signed in or the provider ended the
 // session (invalid_grant; the stored tokens are then cleared), and otherwise
-// ErrProvider or ErrStorage, with every stored token left as it was.
+// ErrProvider or ErrStorage, with every stored token left as it was. A
+// failed refresh is logged to Config.Logger.
 func (c *Client) GetAccessToken(ctx context.Context, resource string) (*AccessToken, error) {
 	if resource != "" && !slices.Contains(c.app.s.resources, resource) {
 		return nil, wrapErr(ErrInvalidRequest, fmt.Sprintf("resource %q is not in Config.Resources", resource), nil)
@@ -111,9 +115,25 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	if err != nil {
 		return nil, storageErr("get", StorageKeyRefreshToken, err)
 	}
+	var at *AccessToken
 	if rt == "" {
-		return nil, wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
+		err = wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
+	} else {
+		at, err = c.refreshToken(ctx, key, rt, idToken, session, resource, org)
 	}
+	if err != nil {
+		return nil, c.app.logFailure(ctx, "logto: refreshing an access token failed", err,
+			slog.String("resource", resource), slog.String("organization_id", org))
+	}
+	return at, nil
+}
+
+// refreshToken gets the token of key (resource, org) with a refresh grant
+// spending rt, the refresh token of the session whose ID token is idToken,
+// and stores what the grant gave: the newest refresh token first, then the
+// ID token and the access token. When the provider has ended the grant,
+// or answered for someone else, it ends the session.
+func (c *Client) refreshToken(ctx context.Context, key, rt, idToken, session, resource, org string) (*AccessToken, error) {
 	f, cached, err := c.app.refresh(ctx, rt, idToken, session, !c.sharesLock(), resource, org, func(ctx context.Context) (string, *AccessToken, error) {
 		if t, ok, err := c.cachedToken(ctx, key); err != nil || (ok && c.app.fresh(t, c.app.s.now())) {
 			return "", &t, err
@@ -177,16 +197,7 @@ func (a *App) fresh(t AccessToken, now time.Time) bool {
 	if t.Token == "" {
 		return false
 	}
-	if t.ExpiresAt.IsZero() {
-		return true // the provider gave no lifetime; nothing better to go by
-	}
-	margin := a.s.margin
-	if !t.IssuedAt.IsZero() {
-		if half := t.ExpiresAt.Sub(t.IssuedAt) / 2; half < margin {
-			margin = half
-		}
-	}
-	return now.Add(margin).Before(t.ExpiresAt)
+	return tokenendpoint.Fresh(t.IssuedAt, t.ExpiresAt, now, a.s.margin)
 }
 
 func isInvalidGrant(err error) bool {

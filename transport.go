@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 
 	"golang.org/x/oauth2"
 
-	"github.com/seed098cf14d/logto/internal/httpx"
+	"github.com/seed098cf14d/logto/internal/bearer"
 )
 
 // TokenSource returns an oauth2.TokenSource that hands out the session's
@@ -60,84 +58,22 @@ func (s *tokenSource) Token() (*oauth2.Token, error) {
 // token. A token failure is returned as the request's error, unwrapped by
 // *url.Error for errors.Is.
 func (c *Client) Transport(resource string, base http.RoundTripper, origins ...string) http.RoundTripper {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	t := &transport{c: c, resource: resource, base: base}
 	if len(origins) == 0 {
 		origins = []string{resource}
 	}
-	for _, o := range origins {
-		u, err := url.Parse(o)
-		if err != nil || u.Host == "" {
-			t.bad = fmt.Errorf("origin %q is not an absolute URL", o)
-			continue
+	t := bearer.New(origins...)
+	t.Base = base
+	t.What = fmt.Sprintf("the access token for %q", resource)
+	t.AllowHTTP = c.app.s.allowHTTP
+	var mu sync.Mutex // a Client over a per-request Storage is not safe for concurrent use
+	t.Token = func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		at, err := c.GetAccessToken(ctx, resource)
+		if err != nil {
+			return "", err
 		}
-		t.origins = append(t.origins, origin(u))
+		return at.Token, nil
 	}
 	return t
-}
-
-type transport struct {
-	c        *Client
-	resource string
-	base     http.RoundTripper
-	origins  []string
-	bad      error // an origin that could not be read: every request fails
-	mu       sync.Mutex
-}
-
-// origin is a URL's scheme://host:port, with the default port explicit.
-func origin(u *url.URL) string {
-	return strings.ToLower(u.Scheme) + "://" + hostPort(u)
-}
-
-// RoundTrip implements http.RoundTripper; it does not modify req.
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.check(req); err != nil {
-		if req.Response != nil {
-			// A redirect away from the API: follow it, without the token.
-			r := req.Clone(req.Context())
-			r.Header.Del("Authorization")
-			return t.base.RoundTrip(r)
-		}
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, err
-	}
-	t.mu.Lock()
-	at, err := t.c.GetAccessToken(req.Context(), t.resource)
-	t.mu.Unlock()
-	if err != nil {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, err
-	}
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+at.Token)
-	return t.base.RoundTrip(r)
-}
-
-// check reports why req may not carry the token, or nil.
-func (t *transport) check(req *http.Request) error {
-	if t.bad != nil {
-		return wrapErr(ErrInvalidRequest, "transport", t.bad)
-	}
-	o := origin(req.URL)
-	allowed := false
-	for _, a := range t.origins {
-		allowed = allowed || a == o
-	}
-	if !allowed {
-		return wrapErr(ErrInvalidRequest, fmt.Sprintf("the access token for %q goes only to %s, not to %s", t.resource, strings.Join(t.origins, ", "), o), nil)
-	}
-	switch {
-	case strings.EqualFold(req.URL.Scheme, "https"):
-	case strings.EqualFold(req.URL.Scheme, "http") && (httpx.IsLoopbackHost(req.URL.Hostname()) || t.c.app.s.allowHTTP):
-	default:
-		return wrapErr(ErrInvalidRequest, fmt.Sprintf("the access token would travel in clear to %s: use https (http only on loopback, or with InsecureAllowHTTP)", o), nil)
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gorilla/sessions"
+	"github.com/seed098cf14d/logto/internal/httpx"
 )
 
 // WebHandlers serves sign-in, callback and sign-out as http.Handlers and
@@ -91,9 +92,9 @@ func (h *WebHandlers) SignIn() http.Handler {
 // state at all) for a browser whose session is signed in redirects to
 // AfterSignIn, as the first visit did. Such a callback is refused before
 // anything is written to the session, so the signed-in session it finds is
-// the one the browser already had, left as it was; it is logged at Info. A signed-out browser, and any
-// other failure (a provider error on a second sign-in, say), still gets the
-// error page.
+// the one the browser already had, left as it was; the failure is logged
+// as any callback's. A signed-out browser, and any other failure (a
+// provider error on a second sign-in, say), still gets the error page.
 func (h *WebHandlers) Callback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
@@ -102,8 +103,6 @@ func (h *WebHandlers) Callback() http.Handler {
 		if err != nil {
 			if errors.Is(err, ErrInvalidState) {
 				if ok, aerr := c.IsAuthenticated(r.Context()); aerr == nil && ok {
-					h.App.Logger().LogAttrs(r.Context(), slog.LevelInfo, "logto: a stale callback for a signed-in session; redirecting",
-						slog.String("path", r.URL.Path), slog.Any("error", err))
 					http.Redirect(w, r, h.afterSignIn(), http.StatusSeeOther)
 					return
 				}
@@ -219,7 +218,7 @@ func (h *WebHandlers) checkSameOrigin(cop *http.CrossOriginProtection, r *http.R
 
 // sameOrigin compares scheme, host and port (default ports made explicit).
 func sameOrigin(a, b *url.URL) bool {
-	return a.Host != "" && strings.EqualFold(a.Scheme, b.Scheme) && hostPort(a) == hostPort(b)
+	return a.Host != "" && strings.EqualFold(a.Scheme, b.Scheme) && httpx.HostPort(a) == httpx.HostPort(b)
 }
 
 // RequireAuth lets signed-in requests through. Others are redirected to
@@ -250,22 +249,13 @@ func (h *WebHandlers) RequireAuth(next http.Handler) http.Handler {
 }
 
 // WriteError answers a failure the way the handlers do: it logs err with
-// the request's method and path to App.Logger (at Warn, or Error when the
-// status is 5xx), then answers through ErrorHandler, or with the page of
-// WriteErrorPage. The page never shows err's text, which may name internal
-// hosts and addresses; the log has it.
+// LogError (the request's method and path, at the level Config.Logger
+// describes, unless the package logged it already), then answers through
+// ErrorHandler, or with the page of WriteErrorPage. The page never shows
+// err's text, which may name internal hosts and addresses, or the issuer
+// and audience of a refused token; the log has it.
 func (h *WebHandlers) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	status := ErrorStatus(err)
-	level := slog.LevelWarn
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	h.App.Logger().LogAttrs(r.Context(), level, "logto: request failed",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.String("code", ErrorCode(err)),
-		slog.Any("error", err))
+	h.LogError(r, err)
 	if h.ErrorHandler != nil {
 		h.ErrorHandler(w, r, err)
 		return

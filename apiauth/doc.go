@@ -32,6 +32,9 @@
 // Middleware and Validate refuse any token with organization_id: a route
 // that knows no organization would grant them everywhere.
 //
+// Refused requests are answered in a few generic words; with
+// Config.Logger set, the reason (never the token) goes to the server's log.
+//
 // Non-goals: opaque tokens and token introspection, revocation (a revoked
 // JWT stays valid until it expires), DPoP and mTLS-bound tokens.
 package apiauth

@@ -2,6 +2,7 @@ package apiauth_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -32,10 +33,18 @@ func TestEndpointChecked(t *testing.T) {
 			t.Errorf("Endpoint %q: err = %v, want ErrInvalidConfig", endpoint, err)
 		}
 	}
-	// The message says what to write instead.
-	_, err := apiauth.NewValidator(apiauth.Config{Endpoint: "https://tenant.logto.app/oidc", Audience: testResource})
-	if err == nil || !strings.Contains(err.Error(), `"https://tenant.logto.app"`) {
-		t.Errorf("Endpoint ending in /oidc: %v", err)
+	// The message names the value and says what to write instead.
+	for endpoint, fix := range map[string]string{
+		"https://tenant.logto.app/oidc":                                   `write "https://tenant.logto.app" (the SDK adds /oidc)`,
+		"https://tenant.logto.app/oidc/":                                  `write "https://tenant.logto.app" (the SDK adds /oidc)`,
+		"https://tenant.logto.app/oidc/.well-known/openid-configuration":  `is a discovery URL, not the provider's base URL: write "https://tenant.logto.app"`,
+		"https://tenant.logto.app/oidc/.well-known":                       `is a discovery URL, not the provider's base URL: write "https://tenant.logto.app"`,
+		"https://tenant.logto.app/.well-known/oauth-authorization-server": `is a discovery URL, not the provider's base URL: write "https://tenant.logto.app"`,
+	} {
+		_, err := apiauth.NewValidator(apiauth.Config{Endpoint: endpoint, Audience: testResource})
+		if !errors.Is(err, logto.ErrInvalidConfig) || !strings.Contains(err.Error(), fmt.Sprintf("Endpoint %q", endpoint)) || !strings.Contains(err.Error(), fix) {
+			t.Errorf("Endpoint %q: err = %v, want ErrInvalidConfig naming it and saying %q", endpoint, err, fix)
+		}
 	}
 	// http on a non-loopback host only when asked for by name.
 	if _, err := apiauth.NewValidator(apiauth.Config{Endpoint: "http://tenant.example.com", Audience: testResource, InsecureAllowHTTP: true}); err != nil {

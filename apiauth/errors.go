@@ -33,6 +33,10 @@ type tokenError struct {
 	reason string
 	detail string // optional; may name values from the token
 	err    error  // optional cause
+	// setup marks a refusal that looks like a setup mistake (a token of
+	// another issuer, or for another API) more than a bad client: it is
+	// logged at Warn, not Debug.
+	setup bool
 }
 
 func invalid(reason string) error { return &tokenError{reason: reason} }
@@ -40,9 +44,9 @@ func invalid(reason string) error { return &tokenError{reason: reason} }
 func invalidErr(reason string, err error) error { return &tokenError{reason: reason, err: err} }
 
 // wrongAudience names the audience a token has and the one it needs; the
-// client is told only "wrong audience".
-func wrongAudience(got []string, want string) error {
-	return &tokenError{reason: "wrong audience", detail: fmt.Sprintf("aud %q, expected %q", got, want)}
+// client is told only "wrong audience". setup: see tokenError.
+func wrongAudience(got []string, want string, setup bool) error {
+	return &tokenError{reason: "wrong audience", detail: fmt.Sprintf("aud %q, expected %q", got, want), setup: setup}
 }
 
 func (e *tokenError) Error() string {

@@ -55,3 +55,50 @@ func TestErrorsNameExpectedAndReceived(t *testing.T) {
 		t.Errorf("wrong audience: %v", err)
 	}
 }
+
+// The client is told "wrong issuer" or "wrong audience" and nothing more:
+// neither the header nor the body names the values the error holds.
+func TestMismatchAnswerIsGeneric(t *testing.T) {
+	e := newEnv(t)
+	h := routes(e.v)
+	for name, tc := range map[string]struct {
+		tok    string
+		reason string
+		values []string
+	}{
+		"wrong issuer": {e.token(t, logtotest.Faults{AccessTokenClaims: set("iss", "https://evil.example/oidc")}), "wrong issuer",
+			[]string{"evil.example", e.p.Issuer(), e.p.Endpoint()}},
+		"wrong audience": {e.token(t, logtotest.Faults{AccessTokenClaims: set("aud", "https://other.example.com")}), "wrong audience",
+			[]string{"other.example.com", testResource}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := call(h, "/private", "Bearer "+tc.tok)
+			answer := w.Header().Get("WWW-Authenticate") + "\n" + w.Body.String()
+			if w.Code != http.StatusUnauthorized || !strings.Contains(answer, tc.reason) {
+				t.Fatalf("%d %s, want 401 saying %q", w.Code, answer, tc.reason)
+			}
+			for _, v := range tc.values {
+				if strings.Contains(answer, v) {
+					t.Errorf("the answer names %q: %s", v, answer)
+				}
+			}
+		})
+	}
+}
+
+// A provider that calls itself by another issuer than <Endpoint>/oidc:
+// the error names both, and the Endpoint that would match.
+func TestDiscoveryIssuerMismatchNamesBoth(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(t, noFaults)
+	e.p.SetFaults(logtotest.Faults{DiscoveryIssuer: "https://auth.example.org/oidc"})
+	_, err := e.v.Validate(context.Background(), tok)
+	if !errors.Is(err, apiauth.ErrProvider) {
+		t.Fatalf("err = %v, want ErrProvider", err)
+	}
+	for _, w := range []string{`issuer "https://auth.example.org/oidc"`, `expected "` + e.p.Issuer() + `"`, `write Endpoint "https://auth.example.org"`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("err = %v, want it saying %s", err, w)
+		}
+	}
+}

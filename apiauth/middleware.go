@@ -4,11 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 )
 
 type claimsKey struct{}
+
+// loggerKey finds the Validator's logger in a request that Middleware
+// admitted, for the handlers after it (RequireScopes).
+type loggerKey struct{}
 
 // ClaimsFrom returns the claims Middleware stored in ctx: the request's own
 // copy.
@@ -19,22 +24,26 @@ func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 
 // claimsContext is context.WithValue(parent, claimsKey{}, copy of claims)
 // in one allocation: the request's copy of the claims lives in the context
-// node itself.
+// node itself, beside the Validator's logger.
 type claimsContext struct {
 	context.Context
 	claims Claims
+	logger *slog.Logger
 }
 
 func (c *claimsContext) Value(key any) any {
-	if _, ok := key.(claimsKey); ok {
+	switch key.(type) {
+	case claimsKey:
 		return &c.claims
+	case loggerKey:
+		return c.logger
 	}
 	return c.Context.Value(key)
 }
 
 // withClaims returns r with a copy of c in its context.
-func withClaims(r *http.Request, c *Claims) *http.Request {
-	return r.WithContext(&claimsContext{Context: r.Context(), claims: *c})
+func (v *Validator) withClaims(r *http.Request, c *Claims) *http.Request {
+	return r.WithContext(&claimsContext{Context: r.Context(), claims: *c, logger: v.logger})
 }
 
 // errNoToken means the request carried no bearer token at all.
@@ -46,11 +55,22 @@ type errBadRequest string
 
 func (e errBadRequest) Error() string { return "apiauth: " + string(e) }
 
+// middlewareMissing is the programming error of a handler that reads the
+// claims Middleware stores (named by the string) running without
+// Middleware before it: the server's fault, answered 500.
+type middlewareMissing string
+
+func (e middlewareMissing) Error() string {
+	return "apiauth: " + string(e) + " ran without Middleware before it; wrap the handler with Validator.Middleware first" +
+		" (or OrganizationMiddleware, OrganizationResourceMiddleware)"
+}
+
 // Middleware admits requests carrying a valid bearer access token of the
 // API in the Authorization header (RFC 6750 section 2.1; tokens in forms or
 // queries are ignored), as Validate judges it, and puts its claims in the
 // request context, where ClaimsFrom finds them. Other requests get the
-// answer WriteError gives. Organization-scoped tokens are refused: serve
+// answer WriteError gives, and are logged to Config.Logger with the reason
+// (at the levels it lists). Organization-scoped tokens are refused: serve
 // organization routes with OrganizationResourceMiddleware.
 func (v *Validator) Middleware(next http.Handler) http.Handler {
 	return v.middleware(next, func(*http.Request) route { return v.resourceRoute() })
@@ -84,15 +104,15 @@ func (v *Validator) middleware(next http.Handler, routeOf func(*http.Request) ro
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := bearer(r)
 		if err != nil {
-			WriteError(w, err)
+			refuse(v.logger, w, r, err)
 			return
 		}
 		c, err := v.validate(r.Context(), raw, routeOf(r))
 		if err != nil {
-			WriteError(w, err)
+			refuse(v.logger, w, r, err)
 			return
 		}
-		next.ServeHTTP(w, withClaims(r, c))
+		next.ServeHTTP(w, v.withClaims(r, c))
 	})
 }
 
@@ -118,30 +138,95 @@ func bearer(r *http.Request) (string, error) {
 
 // RequireScopes admits requests whose token (from Middleware, which must
 // run first) grants every one of scopes; others get 403 insufficient_scope.
+// Without Middleware before it, every request gets 500 server_error and
+// the mistake is logged at Error to slog.Default: a programming error, not
+// the client's, and never taken for a missing token.
 func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
-	return requireScopes(scopes, false)
+	return requireScopes("RequireScopes", scopes, false)
 }
 
-// RequireAnyScope admits requests whose token grants at least one of scopes.
+// RequireAnyScope admits requests whose token grants at least one of
+// scopes; it is RequireScopes otherwise, Middleware first included.
 func RequireAnyScope(scopes ...string) func(http.Handler) http.Handler {
-	return requireScopes(scopes, true)
+	return requireScopes("RequireAnyScope", scopes, true)
 }
 
-func requireScopes(scopes []string, anyOf bool) func(http.Handler) http.Handler {
+func requireScopes(name string, scopes []string, anyOf bool) func(http.Handler) http.Handler {
 	scopes = append([]string(nil), scopes...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := ClaimsFrom(r.Context())
 			if !ok {
-				WriteError(w, errNoToken) // Middleware missing: fail closed
+				// Fail closed. No Validator is in reach to say whose logger
+				// to use; the default one is seen by whoever runs the app.
+				refuse(slog.Default(), w, r, middlewareMissing(name))
 				return
 			}
 			if !hasScopes(c, scopes, anyOf) {
-				WriteError(w, &scopeError{scopes: scopes, any: anyOf})
+				refuse(loggerFrom(r.Context()), w, r, &scopeError{scopes: scopes, any: anyOf})
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
+	}
+}
+
+// loggerFrom returns the logger Middleware left in ctx, or one that
+// discards everything.
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// refuse logs why r is turned away (Config.Logger describes the levels),
+// then answers it as WriteError does. The record holds the method, the
+// path (not the query), the status and the error, whose text never holds
+// the token.
+func refuse(l *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	a := answerFor(err)
+	ctx := r.Context()
+	if level := logLevel(err); l.Enabled(ctx, level) {
+		var mm middlewareMissing
+		if errors.As(err, &mm) {
+			l.LogAttrs(ctx, level, mm.Error(), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		} else {
+			l.LogAttrs(ctx, level, "apiauth: request refused",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", a.status),
+				slog.String("error", err.Error()))
+		}
+	}
+	a.write(w)
+}
+
+// logLevel is the level a refusal for err is logged at; Config.Logger
+// says why.
+func logLevel(err error) slog.Level {
+	var (
+		mm middlewareMissing
+		te *tokenError
+	)
+	switch {
+	case errors.As(err, &mm):
+		return slog.LevelError
+	case errors.Is(err, context.Canceled):
+		return slog.LevelDebug // the client went away
+	case errors.Is(err, ErrProvider):
+		return slog.LevelWarn
+	case errors.Is(err, ErrInsufficientScope):
+		return slog.LevelInfo
+	case errors.As(err, &te):
+		if te.setup {
+			return slog.LevelWarn
+		}
+		return slog.LevelDebug
+	case errors.Is(err, errNoToken), errors.As(err, new(errBadRequest)):
+		return slog.LevelDebug
+	default:
+		return slog.LevelWarn // not a refusal this package knows
 	}
 }
 
@@ -161,42 +246,69 @@ func hasScopes(c *Claims, scopes []string, anyOf bool) bool {
 //   - no bearer token: 401 with the bare challenge Bearer realm="api";
 //   - a malformed Authorization header: 400 invalid_request;
 //   - an invalid token (ErrInvalidToken, and any error it does not know):
-//     401 invalid_token;
+//     401 invalid_token, with the reason in a few words ("wrong issuer"),
+//     never the values the error names;
 //   - ErrInsufficientScope: 403 insufficient_scope naming the scopes;
 //   - ErrProvider: 503 temporarily_unavailable. The provider's keys cannot
 //     be had, so no token can be judged; this is an outage, not the
 //     client's fault, and the client may retry.
+//   - a handler that needs Middleware running without it (RequireScopes
+//     alone): 500 server_error, with no challenge: the server's fault.
+//
+// It logs nothing; the middlewares log before they call it.
 func WriteError(w http.ResponseWriter, err error) {
+	answerFor(err).write(w)
+}
+
+// answer is the HTTP answer to a refusal.
+type answer struct {
+	status    int
+	code      string
+	desc      string
+	challenge string // WWW-Authenticate; "" for none
+	retry     bool   // Retry-After: 10
+}
+
+// answerFor maps err to its answer, as WriteError describes.
+func answerFor(err error) answer {
 	var (
-		status      = http.StatusUnauthorized
-		code        string
-		desc        string
-		extraParams string
-		te          *tokenError
-		se          *scopeError
-		br          errBadRequest
+		te *tokenError
+		se *scopeError
+		br errBadRequest
+		mm middlewareMissing
 	)
-	switch {
-	case errors.Is(err, errNoToken):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
-		writeJSON(w, status, "invalid_request", "a bearer access token is required")
-		return
-	case errors.As(err, &br):
-		status, code, desc = http.StatusBadRequest, "invalid_request", string(br)
-	case errors.As(err, &se):
-		status, code, desc = http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope"
-		extraParams = `, scope="` + quote(strings.Join(se.scopes, " ")) + `"`
-	case errors.Is(err, ErrProvider):
-		w.Header().Set("Retry-After", "10")
-		writeJSON(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the token signing keys are unavailable")
-		return
-	case errors.As(err, &te):
-		code, desc = "invalid_token", te.reason
-	default:
-		code, desc = "invalid_token", "the access token is invalid"
+	challenge := func(code, desc, extra string) string {
+		return `Bearer realm="api", error="` + code + `", error_description="` + quote(desc) + `"` + extra
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="api", error="`+code+`", error_description="`+quote(desc)+`"`+extraParams)
-	writeJSON(w, status, code, desc)
+	switch {
+	case errors.As(err, &mm):
+		return answer{status: http.StatusInternalServerError, code: "server_error", desc: "the server could not process the request"}
+	case errors.Is(err, errNoToken):
+		return answer{status: http.StatusUnauthorized, code: "invalid_request", desc: "a bearer access token is required", challenge: `Bearer realm="api"`}
+	case errors.As(err, &br):
+		return answer{status: http.StatusBadRequest, code: "invalid_request", desc: string(br), challenge: challenge("invalid_request", string(br), "")}
+	case errors.As(err, &se):
+		const desc = "the access token lacks a required scope"
+		return answer{status: http.StatusForbidden, code: "insufficient_scope", desc: desc,
+			challenge: challenge("insufficient_scope", desc, `, scope="`+quote(strings.Join(se.scopes, " "))+`"`)}
+	case errors.Is(err, ErrProvider):
+		return answer{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "the token signing keys are unavailable", retry: true}
+	case errors.As(err, &te):
+		return answer{status: http.StatusUnauthorized, code: "invalid_token", desc: te.reason, challenge: challenge("invalid_token", te.reason, "")}
+	default:
+		const desc = "the access token is invalid"
+		return answer{status: http.StatusUnauthorized, code: "invalid_token", desc: desc, challenge: challenge("invalid_token", desc, "")}
+	}
+}
+
+func (a answer) write(w http.ResponseWriter) {
+	if a.challenge != "" {
+		w.Header().Set("WWW-Authenticate", a.challenge)
+	}
+	if a.retry {
+		w.Header().Set("Retry-After", "10")
+	}
+	writeJSON(w, a.status, a.code, a.desc)
 }
 
 // quote makes s safe inside a quoted-string: printable ASCII only, with

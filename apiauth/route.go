@@ -46,7 +46,11 @@ func (v *Validator) organizationResourceRoute(id string) route {
 // accept checks a token's aud and organization_id claims against rt.
 func (rt route) accept(aud []string, org orgClaim) error {
 	if !slices.Contains(aud, rt.aud) {
-		return wrongAudience(aud, rt.aud)
+		// Config.Audience missing from a token looks like a setup mistake
+		// (a token asked for another resource, or a mistyped Audience);
+		// another organization's token on an organization route is the
+		// client's.
+		return wrongAudience(aud, rt.aud, rt.kind != organizationRoute)
 	}
 	switch rt.kind {
 	case resourceRoute:

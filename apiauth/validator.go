@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -27,9 +28,10 @@ const DefaultClockLeeway = jwt.DefaultClockLeeway
 // Config says which tokens a Validator accepts.
 type Config struct {
 	// Endpoint is the Logto base URL, such as "https://tenant.logto.app";
-	// the issuer is Endpoint + "/oidc". It must be https unless the host is
-	// a loopback one (localhost, 127.0.0.1, [::1]) or InsecureAllowHTTP is
-	// set.
+	// the issuer is Endpoint + "/oidc". The issuer itself (".../oidc") or a
+	// discovery URL is refused, with the base URL to write instead. It must
+	// be https unless the host is a loopback one (localhost, 127.0.0.1,
+	// [::1]) or InsecureAllowHTTP is set.
 	Endpoint string
 	// Audience is the API's resource indicator, which a token's aud must
 	// hold.
@@ -42,6 +44,26 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
+
+	// Logger receives one record per request the middlewares turn away,
+	// with the reason, and for a token of another issuer or audience the
+	// value it holds and the one expected; never the token itself. Nil
+	// means no logging.
+	//
+	// The levels are chosen so that a production API can keep Info on
+	// while it is under attack, when invalid tokens come by the thousand:
+	//   - Debug: no token, a malformed Authorization header, and a token
+	//     that is invalid in any ordinary way (malformed, expired, badly
+	//     signed, another organization's), all of which any client can send;
+	//   - Info: a valid token lacking a scope (RequireScopes,
+	//     RequireAnyScope);
+	//   - Warn: what looks like a setup mistake or an outage rather than a
+	//     bad client: a token of another issuer, or for another audience
+	//     than Audience, and a provider whose keys cannot be had (503);
+	//   - Error: a programming error, answered 500 (RequireScopes without
+	//     Middleware before it, logged to slog.Default, since no Validator
+	//     is in reach there).
+	Logger *slog.Logger
 
 	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
 	// The key set then crosses the network in clear text, and whoever sits
@@ -58,6 +80,7 @@ type Validator struct {
 	leeway   time.Duration
 	client   *http.Client
 	now      func() time.Time
+	logger   *slog.Logger // never nil
 
 	keys   discovery.Cache[*jwks.Set] // the provider's key set, once discovered
 	keySet atomic.Pointer[jwks.Set]   // the same set, for cache hits without a lock
@@ -95,6 +118,10 @@ func NewValidator(cfg Config) (*Validator, error) {
 		client:   httpx.Client(cfg.HTTPClient),
 		now:      cfg.Now,
 		cache:    newVerifiedCache(defaultCacheSize),
+		logger:   cfg.Logger,
+	}
+	if v.logger == nil {
+		v.logger = slog.New(slog.DiscardHandler)
 	}
 	if v.leeway == 0 {
 		v.leeway = DefaultClockLeeway
@@ -200,7 +227,7 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 		return nil, invalidErr("malformed claims", err)
 	}
 	if p.Issuer != v.issuer {
-		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q", p.Issuer, v.issuer)}
+		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q (Endpoint + /oidc)", p.Issuer, v.issuer), setup: true}
 	}
 	if err := rt.accept(p.Audience, p.OrganizationID); err != nil {
 		return nil, err

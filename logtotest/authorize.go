@@ -31,9 +31,12 @@ type authCode struct {
 // grant is one authorization: what the user approved for the client.
 // Guarded by Provider.mu.
 type grant struct {
-	id        string
-	clientID  string
-	subject   string
+	id       string
+	clientID string
+	subject  string
+	// extra is the Options.ExtraUsers entry the grant was approved for
+	// (read-only); nil means the main user, whose claims SetUser changes.
+	extra     *User
 	scopes    []string // as requested, deduplicated
 	resources []string // resource indicators of the authorization request
 	nonce     string
@@ -46,7 +49,8 @@ type grant struct {
 }
 
 // serveAuthorize handles the authorization endpoint: it validates the
-// request and, as there is no sign-in page, approves it at once.
+// request and approves it at once or, with Options.SignInPage, shows the
+// sign-in page.
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -84,58 +88,111 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	state := q.Get("state")
-	fail := func(code, desc, uri string) {
-		params := url.Values{"error": {code}, "iss": {iss}}
-		if desc != "" {
-			params.Set("error_description", desc)
-		}
-		if uri != "" {
-			params.Set("error_uri", uri)
-		}
-		if state != "" {
-			params.Set("state", state)
-		}
-		redirectWith(w, redirectURI, params)
+	req := &authRequest{
+		clientID:    clientID,
+		redirectURI: redirectURI,
+		state:       q.Get("state"),
+		iss:         iss,
 	}
 	if faults.AuthorizeError != "" {
-		fail(faults.AuthorizeError, faults.AuthorizeErrorDescription, faults.AuthorizeErrorURI)
+		req.fail(w, faults.AuthorizeError, faults.AuthorizeErrorDescription, faults.AuthorizeErrorURI)
 		return
 	}
 	if e := p.checkAuthorizeParams(q); e != nil {
-		fail(e.code, e.desc, "")
+		req.fail(w, e.code, e.desc, "")
 		return
 	}
+	req.scopes = splitScope(q.Get("scope"))
+	req.resources = dedupe(q["resource"])
+	req.nonce = q.Get("nonce")
+	req.challenge = q.Get("code_challenge")
+	prompts := strings.Fields(q.Get("prompt"))
+	req.offline = slices.Contains(req.scopes, ScopeOfflineAccess) && slices.Contains(prompts, "consent")
 
+	switch {
+	case !p.opts.SignInPage:
+		p.issueCode(w, req, nil)
+	case slices.Contains(prompts, "none"):
+		// OpenID Connect Core 1.0 section 3.1.2.6: the provider keeps no
+		// sign-in of its own, so it cannot approve without showing a page.
+		req.fail(w, "login_required", "end-user authentication is required", "")
+	default:
+		p.showSignInPage(w, req)
+	}
+}
+
+// authRequest is a validated authorization request: all a code needs.
+type authRequest struct {
+	clientID    string
+	redirectURI string
+	state       string
+	iss         string   // the issuer the request was made to
+	scopes      []string // deduplicated
+	resources   []string // deduplicated
+	nonce       string
+	challenge   string
+	offline     bool // refresh tokens may be issued
+}
+
+// fail redirects to the client with an OAuth error, the state and the
+// issuer (RFC 9207).
+func (req *authRequest) fail(w http.ResponseWriter, code, desc, uri string) {
+	params := url.Values{"error": {code}, "iss": {req.iss}}
+	if desc != "" {
+		params.Set("error_description", desc)
+	}
+	if uri != "" {
+		params.Set("error_uri", uri)
+	}
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	redirectWith(w, req.redirectURI, params)
+}
+
+// issueCode approves req: it records a grant and its code, and redirects
+// to the client with them. extra is the Options.ExtraUsers entry the
+// grant is for; nil means the main user.
+func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest, extra *User) {
 	now := p.now()
 	g := &grant{
 		id:        randomToken(16),
-		clientID:  clientID,
-		scopes:    splitScope(q.Get("scope")),
-		resources: dedupe(q["resource"]),
-		nonce:     q.Get("nonce"),
+		clientID:  req.clientID,
+		scopes:    req.scopes,
+		resources: req.resources,
+		nonce:     req.nonce,
 		authTime:  now,
+		offline:   req.offline,
+		extra:     extra,
 	}
-	g.offline = slices.Contains(g.scopes, ScopeOfflineAccess) &&
-		slices.Contains(strings.Fields(q.Get("prompt")), "consent")
 	code := randomToken(32)
 	p.mu.Lock()
-	g.subject = p.user.Subject
+	g.subject = p.userLocked(g).Subject
 	p.grants[g.id] = g
 	p.codes[code] = &authCode{
 		grantID:     g.id,
-		redirectURI: redirectURI,
-		challenge:   q.Get("code_challenge"),
+		redirectURI: req.redirectURI,
+		challenge:   req.challenge,
 		expires:     now.Add(codeTTL),
 	}
 	p.pruneLocked(now)
 	p.mu.Unlock()
 
-	params := url.Values{"code": {code}, "iss": {iss}}
-	if state != "" {
-		params.Set("state", state)
+	params := url.Values{"code": {code}, "iss": {req.iss}}
+	if req.state != "" {
+		params.Set("state", req.state)
 	}
-	redirectWith(w, redirectURI, params)
+	redirectWith(w, req.redirectURI, params)
+}
+
+// userLocked returns the account a grant was approved for: its extra user,
+// or else the main user as it is now (see [Provider.SetUser]). Call with
+// p.mu held.
+func (p *Provider) userLocked(g *grant) User {
+	if g.extra != nil {
+		return *g.extra
+	}
+	return p.user
 }
 
 // checkAuthorizeParams validates everything but the client and the
@@ -235,19 +292,28 @@ func uriAllowed(uri string, registered []string) bool {
 // redirectWith answers 303 See Other to target with params added to its
 // own query.
 func redirectWith(w http.ResponseWriter, target string, params url.Values) {
-	u, err := url.Parse(target)
+	loc, err := withParams(target, params)
 	if err != nil { // validated before; never expected
 		writeError(w, http.StatusBadRequest, "invalid_request", "malformed redirect target")
 		return
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// withParams returns target with params added to its own query.
+func withParams(target string, params url.Values) (string, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", err
 	}
 	q := u.Query()
 	for k, vs := range params {
 		q[k] = vs
 	}
 	u.RawQuery = q.Encode()
-	w.Header().Set("Location", u.String())
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusSeeOther)
+	return u.String(), nil
 }
 
 // splitScope splits a space-separated scope, dropping duplicates.
@@ -265,8 +331,14 @@ func dedupe(in []string) []string {
 	return out
 }
 
-// pruneLocked drops expired codes and tokens. Call with p.mu held.
+// pruneLocked drops expired codes, tokens and sign-in interactions, an
+// hour late so that a late comer hears why. Call with p.mu held.
 func (p *Provider) pruneLocked(now time.Time) {
+	for k, in := range p.interactions {
+		if now.After(in.expires.Add(time.Hour)) {
+			delete(p.interactions, k)
+		}
+	}
 	for k, c := range p.codes {
 		if now.After(c.expires.Add(time.Hour)) {
 			delete(p.codes, k)
@@ -288,7 +360,8 @@ func (p *Provider) pruneLocked(now time.Time) {
 // redirects and returns the Location the provider redirects to, which is
 // the client's callback URL with code, state and iss, or with an OAuth
 // error. It fails when the provider answers anything but a redirect, such
-// as the error page for an unknown client or redirect URI.
+// as the error page for an unknown client or redirect URI, or the sign-in
+// page of Options.SignInPage, which wants a person.
 func (p *Provider) Authorize(ctx context.Context, authURL string) (callbackURL string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
 	if err != nil {
@@ -311,6 +384,9 @@ func (p *Provider) Authorize(ctx context.Context, authURL string) (callbackURL s
 			return "", fmt.Errorf("logtotest: authorize: redirect without a Location: %w", err)
 		}
 		return loc.String(), nil
+	}
+	if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		return "", errors.New("logtotest: authorize: got the sign-in page (Options.SignInPage), not a redirect")
 	}
 	var e struct {
 		Error       string `json:"error"`

@@ -78,7 +78,7 @@ func cloneJSON(v, empty any) any {
 // idTokenClaimsLocked builds an ID token's claims for the grant. Call with
 // p.mu held.
 func (p *Provider) idTokenClaimsLocked(g *grant, iss string, now time.Time, withNonce bool) map[string]any {
-	c := userClaims(p.user, g.scopes, false)
+	c := userClaims(p.userLocked(g), g.scopes, false)
 	c["sub"] = g.subject
 	c["iss"] = iss
 	c["aud"] = g.clientID

@@ -22,10 +22,21 @@
 // refresh-token rotation where reuse revokes the whole grant, and the
 // userinfo-only claims custom_data, identities and organization_data.
 //
-// There is no sign-in page: every valid authorization request is approved at
-// once for the configured [User]. Counters ([Provider.Requests],
-// [Provider.Grants]), recorded requests and [Faults] let tests check and
-// break what the client sees.
+// By default there is no sign-in page: every valid authorization request is
+// approved at once for the configured [User], which is what tests want.
+// Counters ([Provider.Requests], [Provider.Grants]), recorded requests and
+// [Faults] let tests check and break what the client sees.
+//
+// An app run by hand, whose user should see each step, sets
+// Options.SignInPage: a valid authorization request then gets a plain HTML
+// page (no password, no script) that offers the configured user, any
+// Options.ExtraUsers (such as [SecondUser]) and Cancel, which sends
+// access_denied back to the app; prompt=none gets login_required, since the
+// provider keeps no sign-in of its own; and sign-out shows a "signed out"
+// page with a link back to the app. The page's form posts only an opaque,
+// single-use interaction ID, good for 10 minutes, and the choice; the
+// validated request stays on the provider, and cross-origin posts are
+// refused.
 //
 // A Provider is safe for concurrent use.
 package logtotest

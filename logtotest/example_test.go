@@ -3,8 +3,11 @@ package logtotest_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
 	"net/url"
+	"regexp"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -54,4 +57,38 @@ func Example() {
 	_ = id.Claims(&claims)
 	fmt.Println(id.Subject, claims.Name, tok.RefreshToken != "")
 	// Output: dev-user-1 Dev User true
+}
+
+// An app run by hand lets its user see the provider at work: the sign-in
+// URL shows a page offering each user, and Cancel.
+func ExampleOptions_signInPage() {
+	p, err := logtotest.Start(logtotest.Options{
+		SignInPage: true,
+		ExtraUsers: []logtotest.User{logtotest.SecondUser()},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	cfg := oauth2.Config{
+		ClientID:    p.ClientID(),
+		Endpoint:    oauth2.Endpoint{AuthURL: p.Issuer() + "/auth"},
+		RedirectURL: "http://localhost:8080/callback",
+		Scopes:      []string{oidc.ScopeOpenID},
+	}
+	resp, err := http.Get(cfg.AuthCodeURL("state-1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	for _, m := range regexp.MustCompile(`<(?:title|button)[^>]*>([^<]*)<`).FindAllSubmatch(page, -1) {
+		fmt.Println(string(m[1]))
+	}
+	// Output:
+	// Sign in to the dev provider
+	// Continue as Dev User
+	// Continue as Second User
+	// Cancel
 }

@@ -82,6 +82,22 @@ func DefaultUser() User {
 	}
 }
 
+// SecondUser returns a ready-made second account for Options.ExtraUsers:
+// "Second User", subject "dev-user-2", in no organization. With
+// Options.SignInPage, it lets a newcomer see that the app signs in whoever
+// the provider says, not always the same account.
+func SecondUser() User {
+	return User{
+		Subject:           "dev-user-2",
+		Name:              "Second User",
+		Username:          "second",
+		Email:             "second@example.com",
+		EmailVerified:     true,
+		Organizations:     []string{},
+		OrganizationRoles: []string{},
+	}
+}
+
 // DefaultOrganization is the organization the DefaultUser belongs to, as
 // an admin.
 const DefaultOrganization = "org-1"
@@ -103,7 +119,25 @@ type Options struct {
 	PostLogoutRedirectURIs []string
 	// User is the account signed in; nil means [DefaultUser]. A given User
 	// is used as is, except that an empty Subject becomes "dev-user-1".
+	// Without SignInPage, every authorization is approved for this user.
 	User *User
+	// ExtraUsers are further accounts the sign-in page (see SignInPage)
+	// offers after User, in order; [SecondUser] is a ready-made one. Each
+	// needs a non-empty Subject that differs from User's and from every
+	// other's, or [New] fails. Tokens and userinfo answers of a grant carry
+	// the claims of the user it was approved for. Without SignInPage
+	// nobody can pick them.
+	ExtraUsers []User
+	// SignInPage, when true, makes the provider show a person what happens:
+	// the authorization endpoint answers a valid request with a sign-in
+	// page (pick User or one of ExtraUsers, no password, or cancel, which
+	// returns access_denied to the client) instead of approving it at
+	// once, prompt=none gets login_required as the provider keeps no
+	// sign-in of its own, and the end-session endpoint shows a "signed
+	// out" page with a link back to the app instead of redirecting
+	// silently. Meant for apps run by hand; tests that let
+	// [Provider.Authorize] play the browser leave it off.
+	SignInPage bool
 	// Resources are the API resources the provider knows; default
 	// ["https://api.example.com"]. A resource indicator not listed here (nor
 	// [OrganizationsResource]) gets invalid_target.
@@ -149,6 +183,10 @@ type Provider struct {
 	user   User
 	faults Faults
 	keys   keyRing
+	// csrf refuses cross-origin posts of the sign-in form.
+	csrf *http.CrossOriginProtection
+
+	interactions map[string]*interaction
 
 	codes   map[string]*authCode
 	grants  map[string]*grant
@@ -166,21 +204,24 @@ type Provider struct {
 // New builds a provider with fresh signing keys. Before it answers with the
 // right issuer, call [Provider.SetBaseURL] (or use [Start]); until then the
 // issuer is derived from each request's Host. An unsupported
-// Options.SigningAlg or token endpoint auth method is an error.
+// Options.SigningAlg or token endpoint auth method, and an extra user
+// without a Subject of its own, are errors.
 func New(opts Options) (*Provider, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
 	p := &Provider{
-		opts:        opts,
-		now:         opts.Now,
-		user:        *opts.User,
-		codes:       map[string]*authCode{},
-		grants:      map[string]*grant{},
-		refresh:     map[string]*refreshToken{},
-		access:      map[string]*accessToken{},
-		requests:    map[string]int{},
-		grantCounts: map[string]int{},
+		opts:         opts,
+		now:          opts.Now,
+		user:         *opts.User,
+		csrf:         http.NewCrossOriginProtection(),
+		interactions: map[string]*interaction{},
+		codes:        map[string]*authCode{},
+		grants:       map[string]*grant{},
+		refresh:      map[string]*refreshToken{},
+		access:       map[string]*accessToken{},
+		requests:     map[string]int{},
+		grantCounts:  map[string]int{},
 	}
 	p.keys.init(opts.SigningAlg)
 	return p, nil
@@ -217,6 +258,9 @@ func (o *Options) normalize() error {
 		}
 		o.User = &u
 	}
+	if err := checkExtraUsers(o.User.Subject, o.ExtraUsers); err != nil {
+		return err
+	}
 	if o.Resources == nil {
 		o.Resources = []string{DefaultResource}
 	}
@@ -240,6 +284,7 @@ func (o *Options) normalize() error {
 	}
 	// Copy caller-owned slices so later changes by the caller do not race.
 	o.RedirectURIs = append([]string(nil), o.RedirectURIs...)
+	o.ExtraUsers = append([]User(nil), o.ExtraUsers...)
 	o.PostLogoutRedirectURIs = append([]string(nil), o.PostLogoutRedirectURIs...)
 	o.Resources = append([]string{}, o.Resources...)
 	o.OrganizationScopes = append([]string{}, o.OrganizationScopes...)
@@ -250,6 +295,28 @@ func (o *Options) normalize() error {
 	}
 	o.ResourceScopes = rs
 	return nil
+}
+
+// checkExtraUsers reports every extra user whose Subject is empty or
+// already taken, by the main user (subject main) or an earlier extra user.
+func checkExtraUsers(main string, extra []User) error {
+	seen := map[string]int{main: -1}
+	var errs []error
+	for i, u := range extra {
+		if u.Subject == "" {
+			errs = append(errs, fmt.Errorf("logtotest: ExtraUsers[%d] has no Subject", i))
+			continue
+		}
+		switch j, dup := seen[u.Subject]; {
+		case dup && j < 0:
+			errs = append(errs, fmt.Errorf("logtotest: ExtraUsers[%d] has the Subject %q of Options.User", i, u.Subject))
+		case dup:
+			errs = append(errs, fmt.Errorf("logtotest: ExtraUsers[%d] has the Subject %q of ExtraUsers[%d]", i, u.Subject, j))
+		default:
+			seen[u.Subject] = i
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Start builds a provider with [New], serves it on Options.Addr (default
@@ -357,7 +424,8 @@ func (p *Provider) ClientSecret() string { return p.opts.ClientSecret }
 // SetUser replaces the signed-in account. Tokens minted afterwards, and
 // userinfo answers, use the new data (organization membership is re-read
 // on every refresh, like Logto). Existing grants keep their subject. An
-// empty Subject becomes "dev-user-1".
+// empty Subject becomes "dev-user-1". Grants approved for one of
+// Options.ExtraUsers are not affected.
 func (p *Provider) SetUser(u User) {
 	if u.Subject == "" {
 		u.Subject = DefaultUser().Subject
@@ -369,7 +437,8 @@ func (p *Provider) SetUser(u User) {
 
 // Requests returns how many requests an endpoint has received since the
 // start or the last [Provider.ResetCounters]. Endpoint names: "discovery",
-// "jwks", "authorize", "token", "userinfo", "revocation", "end_session".
+// "jwks", "authorize", "sign_in" (the sign-in page's form, see
+// Options.SignInPage), "token", "userinfo", "revocation", "end_session".
 func (p *Provider) Requests(endpoint string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -451,6 +520,12 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt = route{"jwks", "GET HEAD", p.serveJWKS}
 	case "/oidc/auth":
 		rt = route{"authorize", "GET POST", p.serveAuthorize}
+	case signInConfirmPath:
+		if !p.opts.SignInPage {
+			writeNotFound(w, r)
+			return
+		}
+		rt = route{"sign_in", "POST", p.serveSignInConfirm}
 	case "/oidc/token":
 		rt = route{"token", "POST", p.serveToken}
 	case "/oidc/me":
@@ -460,8 +535,7 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/oidc/session/end":
 		rt = route{"end_session", "GET POST", p.serveEndSession}
 	default:
-		writeError(w, http.StatusNotFound, "invalid_request",
-			fmt.Sprintf("unrecognized route (%s %s)", r.Method, r.URL.Path))
+		writeNotFound(w, r)
 		return
 	}
 	p.mu.Lock()
@@ -474,6 +548,11 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.handle(w, r)
+}
+
+func writeNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "invalid_request",
+		fmt.Sprintf("unrecognized route (%s %s)", r.Method, r.URL.Path))
 }
 
 func containsWord(list, word string) bool {

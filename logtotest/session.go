@@ -54,7 +54,9 @@ func (p *Provider) serveRevocation(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveEndSession handles RP-initiated logout. Like Logto, it keeps offline
-// grants: only revocation ends a refresh token.
+// grants: only revocation ends a refresh token. With Options.SignInPage, a
+// valid request gets a "signed out" page linking back to the app instead
+// of a silent redirect.
 func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -88,6 +90,10 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 
 	post := q.Get("post_logout_redirect_uri")
 	if post == "" {
+		if p.opts.SignInPage {
+			writeSignedOutPage(w, "")
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
@@ -107,6 +113,12 @@ func (p *Provider) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	params := url.Values{}
 	if state := q.Get("state"); state != "" {
 		params.Set("state", state)
+	}
+	if p.opts.SignInPage {
+		if link, ok := returnLink(post, params); ok {
+			writeSignedOutPage(w, link)
+			return
+		}
 	}
 	redirectWith(w, post, params)
 }

@@ -301,7 +301,7 @@ func (p *Provider) refreshGrantLocked(form url.Values, clientID, iss string, now
 		if !slices.Contains(g.scopes, ScopeOrganizations) {
 			return nil, &oauthError{http.StatusForbidden, "insufficient_scope", "refresh token missing required scope"}
 		}
-		if !slices.Contains(p.user.Organizations, orgID) {
+		if !slices.Contains(p.userLocked(g).Organizations, orgID) {
 			return nil, &oauthError{http.StatusForbidden, "access_denied", "user is not a member of the organization"}
 		}
 	}

@@ -37,7 +37,7 @@ func (p *Provider) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeBearerError(w, iss, http.StatusForbidden, "insufficient_scope", "access token missing openid scope")
 		return
 	}
-	claims := userClaims(p.user, at.scopes, true)
+	claims := userClaims(p.userLocked(g), at.scopes, true)
 	claims["sub"] = g.subject
 	p.mu.Unlock()
 

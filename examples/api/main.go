@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/seed098cf14d/logto"
@@ -97,7 +99,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		defer dev.Close()
 		s.endpoint = dev.Endpoint()
 	}
-	v, err := apiauth.NewValidator(apiauth.Config{Endpoint: s.endpoint, Audience: s.resource})
+	v, err := apiauth.NewValidator(apiauth.Config{
+		Endpoint: s.endpoint,
+		Audience: s.resource,
+		// Refused requests, with the reason: Info and above (a missing
+		// scope, a token of another issuer or API, the provider down).
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +58,14 @@ func Parse(body []byte, issuer string) (*Document, error) {
 		return nil, fmt.Errorf("%w: metadata is not a JSON object: %w", kind.ErrProvider, err)
 	}
 	if d.Issuer != issuer {
-		return nil, fmt.Errorf("%w: metadata names issuer %q, expected %q", kind.ErrProvider, d.Issuer, issuer)
+		// Tokens will name the provider as it names itself: when it is
+		// the right provider under another URL (a custom domain), the fix
+		// is the Endpoint that matches.
+		hint := ""
+		if base, ok := strings.CutSuffix(d.Issuer, "/oidc"); ok && base != "" {
+			hint = fmt.Sprintf("; if that is the provider meant, write Endpoint %q", base)
+		}
+		return nil, fmt.Errorf("%w: metadata names issuer %q, expected %q (Endpoint + /oidc)%s", kind.ErrProvider, d.Issuer, issuer, hint)
 	}
 	if d.JWKSURI == "" {
 		return nil, fmt.Errorf("%w: metadata has no jwks_uri", kind.ErrProvider)

@@ -46,6 +46,26 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// An issuer other than the expected one is named beside it, with the
+// Endpoint that would match when the provider calls itself by another URL.
+func TestParseNamesBothIssuers(t *testing.T) {
+	for got, want := range map[string][]string{
+		"https://auth.example.org/oidc": {`issuer "https://auth.example.org/oidc", expected "` + iss + `"`, `write Endpoint "https://auth.example.org"`},
+		"https://auth.example.org":      {`issuer "https://auth.example.org", expected "` + iss + `"`},
+		"":                              {`issuer "", expected "` + iss + `"`},
+	} {
+		_, err := Parse([]byte(`{"issuer":"`+got+`","jwks_uri":"https://id.example.com/oidc/jwks"}`), iss)
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("issuer %q: err %v, want it saying %s", got, err, w)
+			}
+		}
+		if len(want) == 1 && err != nil && strings.Contains(err.Error(), "write Endpoint") {
+			t.Errorf("issuer %q: %v suggests an Endpoint it cannot know", got, err)
+		}
+	}
+}
+
 func TestCacheSharesOneFetchAndCoolsDown(t *testing.T) {
 	var hits atomic.Int64
 	var fail atomic.Bool

@@ -85,8 +85,9 @@ func IsLoopbackHost(host string) bool {
 // CheckEndpoint checks a provider base URL given in a configuration: an
 // absolute http(s) URL with no query, fragment or user info, https unless
 // the host is a loopback one or allowHTTP is set, and not a discovery or
-// issuer URL by mistake. what names the setting in the messages
-// ("Endpoint"). It returns the URL without a trailing slash.
+// issuer URL by mistake: a path ending in /oidc or holding /.well-known/ is
+// refused with the base URL to write instead. what names the setting in
+// the messages ("Endpoint"). It returns the URL without a trailing slash.
 func CheckEndpoint(what, raw string, allowHTTP bool) (string, error) {
 	endpoint := strings.TrimRight(raw, "/")
 	if endpoint == "" {
@@ -101,12 +102,36 @@ func CheckEndpoint(what, raw string, allowHTTP bool) (string, error) {
 	case u.Scheme == "http" && !allowHTTP && !IsLoopbackHost(u.Hostname()):
 		return "", fmt.Errorf("%s %q must be https (http is accepted for loopback hosts, or with InsecureAllowHTTP)", what, raw)
 	}
-	if i := strings.Index(u.Path, "/.well-known/"); i >= 0 {
-		base := strings.TrimSuffix(endpoint[:len(endpoint)-len(u.Path)+i], "/oidc")
-		return "", fmt.Errorf("%s %q is a discovery URL: give the provider's base URL, %q", what, raw, base)
+	// The issuer and discovery URLs are what a newcomer copies from the
+	// provider's console; name the base URL to write instead. The path is
+	// the escaped one, so the base URL comes back as it was written.
+	path := u.EscapedPath()
+	origin := u.Scheme + "://" + u.Host
+	if i := strings.Index(path+"/", "/.well-known/"); i >= 0 {
+		base := origin + strings.TrimSuffix(path[:i], "/oidc")
+		return "", fmt.Errorf("%s %q is a discovery URL, not the provider's base URL: write %q (the SDK adds /oidc/.well-known/...)", what, raw, base)
 	}
-	if strings.HasSuffix(u.Path, "/oidc") {
-		return "", fmt.Errorf("%s %q ends in /oidc, which the SDK adds itself: give the provider's base URL, %q", what, raw, strings.TrimSuffix(endpoint, "/oidc"))
+	if base, ok := strings.CutSuffix(path, "/oidc"); ok {
+		return "", fmt.Errorf("%s %q is the issuer, not the provider's base URL: write %q (the SDK adds /oidc)", what, raw, origin+base)
 	}
 	return endpoint, nil
+}
+
+// HostPort is u's lower-cased host and port, the scheme's default port
+// made explicit (80 for http, 443 for https).
+func HostPort(u *url.URL) string {
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Origin is u's scheme://host:port, lower-cased, the default port explicit
+// (RFC 6454's origin, spelt one way).
+func Origin(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + HostPort(u)
 }

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -19,18 +20,33 @@ func TestCheckEndpoint(t *testing.T) {
 		}
 	}
 	for raw, hint := range map[string]string{
-		"":                               "must be provided",
-		"tenant.logto.app":               "absolute",
-		"http://auth.example.com":        "https",
-		"https://a.example.com/?x=1":     "query",
-		"https://u:p@a.example.com":      "user info",
-		"https://tenant.logto.app/oidc":  `give the provider's base URL, "https://tenant.logto.app"`,
-		"https://tenant.logto.app/oidc/": `"https://tenant.logto.app"`,
-		"https://t.logto.app/oidc/.well-known/openid-configuration": `base URL, "https://t.logto.app"`,
+		"":                           "must be provided",
+		"tenant.logto.app":           "absolute",
+		"http://auth.example.com":    "https",
+		"https://a.example.com/?x=1": "query",
+		"https://u:p@a.example.com":  "user info",
 	} {
 		_, err := CheckEndpoint("Endpoint", raw, false)
 		if err == nil || !strings.Contains(err.Error(), hint) {
 			t.Errorf("%q: err %v, want one saying %q", raw, err, hint)
+		}
+	}
+	// What a newcomer copies from the console: refused with the base URL
+	// to write instead.
+	for raw, fix := range map[string]string{
+		"https://t.logto.app/oidc":                                   `is the issuer, not the provider's base URL: write "https://t.logto.app" (the SDK adds /oidc)`,
+		"https://t.logto.app/oidc/":                                  `write "https://t.logto.app" (the SDK adds /oidc)`,
+		"https://auth.example.com/base/oidc":                         `write "https://auth.example.com/base" (the SDK adds /oidc)`,
+		"http://localhost:3001/oidc":                                 `write "http://localhost:3001" (the SDK adds /oidc)`,
+		"https://t.logto.app/oidc/.well-known/openid-configuration":  `is a discovery URL, not the provider's base URL: write "https://t.logto.app"`,
+		"https://t.logto.app/oidc/.well-known":                       `is a discovery URL, not the provider's base URL: write "https://t.logto.app"`,
+		"https://t.logto.app/.well-known/":                           `is a discovery URL, not the provider's base URL: write "https://t.logto.app"`,
+		"https://t.logto.app/.well-known/oauth-authorization-server": `write "https://t.logto.app"`,
+		"https://auth.example.com/a%2Fb/oidc/.well-known/x":          `write "https://auth.example.com/a%2Fb"`,
+	} {
+		_, err := CheckEndpoint("Endpoint", raw, false)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("Endpoint %q ", raw)) || !strings.Contains(err.Error(), fix) {
+			t.Errorf("%q: err %v, want one naming it and saying %q", raw, err, fix)
 		}
 	}
 	if _, err := CheckEndpoint("Endpoint", "http://auth.internal", true); err != nil {

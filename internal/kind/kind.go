@@ -19,4 +19,6 @@ var (
 	ErrProvider = errors.New("logto: provider request failed")
 	// ErrStorage: a session storage failed to read or write.
 	ErrStorage = errors.New("logto: storage failure")
+	// ErrInvalidRequest: an argument given to the SDK is unusable.
+	ErrInvalidRequest = errors.New("logto: invalid request")
 )

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seed098cf14d/logto/internal/jwt"
@@ -104,31 +105,55 @@ func (c *Codec) Seal(name string, values map[any]any, expires time.Time) (string
 }
 
 // Open opens a string Seal produced for the cookie called name, before its
-// expiry, adds its values to into and returns the expiry. It reports false,
-// adding nothing, for anything else.
-func (c *Codec) Open(name, value string, now time.Time, into map[any]any) (expires time.Time, ok bool) {
+// expiry, and returns its values as pairs (key, value, key, value, ...), in
+// no particular order, and its expiry. It reports false for anything else.
+// The pairs' strings share one allocation.
+func (c *Codec) Open(name, value string, now time.Time) (pairs []string, expires time.Time, ok bool) {
 	if len(value) > MaxValueBytes {
-		return time.Time{}, false
+		return nil, time.Time{}, false
 	}
-	buf := make([]byte, b64.DecodedLen(len(value)))
-	ad := additionalData(name)
+	// One scratch buffer, reused across calls, holds the value's bytes,
+	// what they decode to and the additional data. The plaintext lands in
+	// it too: it is wiped before the buffer goes back.
+	need := len(value) + b64.DecodedLen(len(value)) + 1 + len(name)
+	sp := scratch.Get().(*[]byte)
+	if cap(*sp) < need {
+		*sp = make([]byte, need)
+	}
+	buf := (*sp)[:need]
+	defer func() {
+		clear(buf)
+		scratch.Put(sp)
+	}()
+	src := buf[:copy(buf, value)]
+	ad := buf[len(value) : len(value)+1+len(name)]
+	ad[0] = version
+	copy(ad[1:], name)
+	dst := buf[len(ad)+len(value):]
 	for _, aead := range c.aeads {
 		// The plaintext lands on the ciphertext, and a failed Open may
 		// overwrite it: each key decodes afresh (a second key is tried
 		// only for cookies sealed before a rotation).
-		n, err := b64.Decode(buf[:cap(buf)], []byte(value))
+		n, err := b64.Decode(dst, src)
 		if err != nil || n < Overhead {
-			return time.Time{}, false
+			return nil, time.Time{}, false
 		}
-		nonce, ct := buf[:12], buf[12:n]
+		nonce, ct := dst[:12], dst[12:n]
 		plain, err := aead.Open(ct[:0], nonce, ct, ad)
 		if err != nil {
 			continue
 		}
-		return unmarshal(plain, now, into)
+		return unmarshal(plain, now)
 	}
-	return time.Time{}, false
+	return nil, time.Time{}, false
 }
+
+// scratch holds Open's buffers; sessions in the cookie budget need a few
+// KiB, so one of the size of a full budget is made up front.
+var scratch = sync.Pool{New: func() any {
+	b := make([]byte, 3*8<<10)
+	return &b
+}}
 
 // additionalData binds a sealed value to the layout's version and the
 // cookie's name.
@@ -200,20 +225,21 @@ func isB64URL(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
-// unmarshal reads the plaintext layout into into; on any flaw, or at or
-// after its expiry, it adds nothing and reports false. Every string it
-// makes shares one allocation: it reads b once to check it and size them,
-// then again to write them.
-func unmarshal(b []byte, now time.Time, into map[any]any) (time.Time, bool) {
+// unmarshal reads the plaintext layout into pairs; on any flaw, or at or
+// after its expiry, it reports false. Every string it makes shares one
+// allocation: it reads b once to check it and size them, then again to
+// write them.
+func unmarshal(b []byte, now time.Time) ([]string, time.Time, bool) {
 	expires, n, size, ok := check(b, now)
 	if !ok {
-		return time.Time{}, false
+		return nil, time.Time{}, false
 	}
 	// A strings.Builder grown once never moves its bytes, so each string
 	// taken from it stays as it was while more are written after it.
 	var sb strings.Builder
 	sb.Grow(size)
 	take := func(start int) string { return sb.String()[start:] }
+	pairs := make([]string, 0, 2*n)
 	r := reader{b: b}
 	r.byte()
 	r.uvarint()
@@ -221,11 +247,11 @@ func unmarshal(b []byte, now time.Time, into map[any]any) (time.Time, bool) {
 	for range n {
 		start := sb.Len()
 		sb.Write(r.bytes())
-		k := take(start)
+		pairs = append(pairs, take(start))
 		start = sb.Len()
 		if r.byte() == kindString {
 			sb.Write(r.bytes())
-			into[k] = take(start)
+			pairs = append(pairs, take(start))
 			continue
 		}
 		sb.Write(r.bytes())
@@ -235,9 +261,9 @@ func unmarshal(b []byte, now time.Time, into map[any]any) (time.Time, bool) {
 			}
 			writeB64(&sb, r.bytes())
 		}
-		into[k] = take(start)
+		pairs = append(pairs, take(start))
 	}
-	return expires, true
+	return pairs, expires, true
 }
 
 // writeB64 writes src to sb in unpadded base64url through a buffer on the

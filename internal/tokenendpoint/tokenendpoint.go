@@ -221,3 +221,18 @@ func (c *Client) now() time.Time {
 	}
 	return time.Now()
 }
+
+// Fresh reports whether an access token issued at issued (zero: unknown)
+// and expiring at expires (zero: the provider gave no lifetime, so nothing
+// better to go by than to keep it) may still be handed out at now: it must
+// stay valid for margin more, margin being capped at half its lifetime so
+// that short-lived tokens are still reused.
+func Fresh(issued, expires, now time.Time, margin time.Duration) bool {
+	if expires.IsZero() {
+		return true
+	}
+	if !issued.IsZero() {
+		margin = min(margin, expires.Sub(issued)/2)
+	}
+	return now.Add(margin).Before(expires)
+}

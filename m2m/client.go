@@ -1,0 +1,130 @@
+package m2m
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/seed098cf14d/logto"
+	"github.com/seed098cf14d/logto/internal/discovery"
+	"github.com/seed098cf14d/logto/internal/httpx"
+	"github.com/seed098cf14d/logto/internal/tokenendpoint"
+)
+
+// DefaultExpiryMargin is how long before its expiry a cached token is
+// replaced, as in the root package.
+const DefaultExpiryMargin = logto.DefaultExpiryMargin
+
+// Config configures a [Client].
+type Config struct {
+	// Endpoint is the provider's base URL, such as
+	// "https://your-tenant.logto.app"; the issuer is Endpoint + "/oidc".
+	// Required. https unless the host is a loopback one or
+	// InsecureAllowHTTP is set.
+	Endpoint string
+	// AppID and AppSecret are the machine-to-machine app's credentials.
+	// Required.
+	AppID, AppSecret string
+	// HTTPClient makes every request to the provider (and is the base of
+	// Transport's requests when none is given). Nil means a client with a
+	// 10 s timeout.
+	HTTPClient *http.Client
+	// ExpiryMargin: a cached token is replaced once it has less than this
+	// left (capped at half its lifetime); zero means DefaultExpiryMargin.
+	ExpiryMargin time.Duration
+	// InsecureAllowHTTP accepts an http Endpoint, and lets Transport send
+	// tokens over http, on any host. For tests on a private network only:
+	// a token sent in clear is anyone's.
+	InsecureAllowHTTP bool
+	// Now replaces time.Now, for tests.
+	Now func() time.Time
+}
+
+// Client gets and caches tokens for one app. Create it with [New].
+type Client struct {
+	issuer    string
+	http      *http.Client
+	appID     string
+	secret    string
+	margin    time.Duration
+	allowHTTP bool
+	now       func() time.Time
+	disc      discovery.Cache[*provider]
+
+	mu      sync.Mutex
+	entries map[string]*entry
+}
+
+// provider is what the client knows of the provider after discovery.
+type provider struct {
+	tokenEndpoint string
+	tokens        *tokenendpoint.Client
+}
+
+// New checks cfg and returns a Client; every problem is reported at once,
+// wrapped in logto.ErrInvalidConfig. Nothing is fetched before the first
+// token is asked for.
+func New(cfg Config) (*Client, error) {
+	var problems []error
+	endpoint, err := httpx.CheckEndpoint("Endpoint", cfg.Endpoint, cfg.InsecureAllowHTTP)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if cfg.AppID == "" {
+		problems = append(problems, errors.New("AppID must be provided"))
+	}
+	if cfg.AppSecret == "" {
+		problems = append(problems, errors.New("AppSecret must be provided: a machine-to-machine app is a confidential client"))
+	}
+	if cfg.ExpiryMargin < 0 {
+		problems = append(problems, fmt.Errorf("ExpiryMargin %v is negative", cfg.ExpiryMargin))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: m2m: %w", logto.ErrInvalidConfig, errors.Join(problems...))
+	}
+	c := &Client{
+		issuer:    endpoint + "/oidc",
+		http:      httpx.Client(cfg.HTTPClient),
+		appID:     cfg.AppID,
+		secret:    cfg.AppSecret,
+		margin:    cfg.ExpiryMargin,
+		allowHTTP: cfg.InsecureAllowHTTP,
+		now:       cfg.Now,
+		entries:   make(map[string]*entry),
+	}
+	if c.margin == 0 {
+		c.margin = DefaultExpiryMargin
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.disc = discovery.Cache[*provider]{Load: c.discover, Now: c.now}
+	return c, nil
+}
+
+func (c *Client) discover(ctx context.Context) (*provider, error) {
+	d, err := discovery.Fetch(ctx, c.http, c.issuer)
+	if err != nil {
+		return nil, err
+	}
+	if d.TokenEndpoint == "" {
+		return nil, fmt.Errorf("%w: metadata has no token_endpoint", logto.ErrProvider)
+	}
+	method, err := tokenendpoint.PickAuthMethod(d.TokenEndpointAuthMethods, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", logto.ErrProvider, err)
+	}
+	return &provider{
+		tokenEndpoint: d.TokenEndpoint,
+		tokens: &tokenendpoint.Client{
+			HTTP:         c.http,
+			ClientID:     c.appID,
+			ClientSecret: c.secret,
+			AuthMethod:   method,
+			Now:          c.now,
+		},
+	}, nil
+}
