@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/seed098cf14d/logto/examples/internal/exampleapp"
+	"github.com/seed098cf14d/logto/examples/internal/exampletest"
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
@@ -287,7 +288,8 @@ func (a *testApp) signIn(query string) (authURL, after *url.URL) {
 	if authURL.Path != "/oidc/auth" || authURL.Host == "" || authURL.Host == strings.TrimPrefix(a.base, "http://") {
 		a.t.Fatalf("/sign-in sent the browser to %s, want the provider's /oidc/auth", authURL)
 	}
-	callback := a.redirect(authURL.String())
+	// The dev provider shows its sign-in page: continue as its user.
+	callback := exampletest.Approve(a.t, a.browser, authURL.String(), 0)
 	a.checkCallbackURL(callback)
 	after = a.redirect(callback.String())
 	return authURL, after
@@ -400,7 +402,7 @@ func TestDevProviderJourney(t *testing.T) {
 	}
 	a.wantPage("/", "Not authenticated")
 	a.wantJSONError("/api/id-token-claims", http.StatusUnauthorized)
-	if back := a.redirect(end.String()); back.String() != a.base+"/" {
+	if back := exampletest.EndSession(t, a.browser, end.String()); back.String() != a.base+"/" {
 		t.Errorf("the provider's end-session sent the browser to %s, want %s/", back, a.base)
 	}
 	a.wantPage("/", "Not authenticated")
@@ -523,7 +525,7 @@ func TestCallbackFailures(t *testing.T) {
 	a := startApp(t, "", nil)
 
 	authURL := a.redirect("/sign-in")
-	callback := a.redirect(authURL.String())
+	callback := exampletest.Approve(t, a.browser, authURL.String(), 0)
 	a.checkCallbackURL(callback)
 
 	q := callback.Query()

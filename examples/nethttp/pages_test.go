@@ -84,7 +84,7 @@ func TestStaleCallbackGoesHome(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, "", nil)
 	authURL := a.redirect("/sign-in")
-	callback := a.redirect(authURL.String())
+	callback := exampletest.Approve(t, a.browser, authURL.String(), 0)
 	if after := a.redirect(callback.String()); after.Path != "/" {
 		t.Fatalf("callback went to %s", after)
 	}
@@ -133,4 +133,56 @@ func TestLocalAppsOnTwoPortsKeepTheirSessions(t *testing.T) {
 	}
 	one.wantPage("/", "Not authenticated")
 	other.wantPage("/", "Authenticated")
+}
+
+// DEV_PROVIDER_AUTO_APPROVE=1 turns the dev provider's pages off, for
+// programs that drive the app: the authorization endpoint sends the browser
+// straight back to the callback, signed in as the dev user, and the
+// end-session endpoint straight back to the app.
+func TestDevProviderAutoApprove(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, "", map[string]string{"DEV_PROVIDER_AUTO_APPROVE": "1"})
+	authURL := a.redirect("/sign-in")
+	callback := a.redirect(authURL.String())
+	a.checkCallbackURL(callback)
+	if after := a.redirect(callback.String()); after.Path != "/" {
+		t.Fatalf("callback went to %s", after)
+	}
+	a.wantPage("/", logtotest.DefaultUser().Name)
+	end := a.redirect("/sign-out")
+	if back := a.redirect(end.String()); back.String() != a.base+"/" {
+		t.Errorf("end-session sent the browser to %s, want %s/", back, a.base)
+	}
+	a.wantPage("/", "Not authenticated")
+}
+
+// Without it, the dev provider shows its sign-in page, where the second
+// user can be picked too.
+func TestDevProviderSignInPage(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, "", nil)
+	_, home := a.get("/")
+	if !strings.Contains(home, "Second User") {
+		t.Errorf("the signed-out home page does not say who the dev provider offers: %.2000s", home)
+	}
+	authURL := a.redirect("/sign-in")
+	resp, page := a.get(authURL.String())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Continue as Dev User") || !strings.Contains(page, "Continue as Second User") {
+		t.Fatalf("the dev provider's authorization endpoint: %d %.600s, want its sign-in page", resp.StatusCode, page)
+	}
+	callback := exampletest.Approve(t, a.browser, authURL.String(), 1)
+	a.checkCallbackURL(callback)
+	a.redirect(callback.String())
+	claims := a.getJSON("/api/id-token-claims", http.StatusOK)
+	if claims["sub"] != logtotest.SecondUser().Subject {
+		t.Errorf("signed in as %v, want %s", claims["sub"], logtotest.SecondUser().Subject)
+	}
+	// The second user is in no organization: the home page says so and
+	// links no organization route.
+	links := a.walkHome()
+	for _, l := range links {
+		if strings.Contains(l, "organization") {
+			t.Errorf("a link to %s for a user in no organization", l)
+		}
+	}
 }

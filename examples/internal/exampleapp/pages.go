@@ -44,7 +44,9 @@ func parsePage(name string) *template.Template {
 type view struct {
 	Title string
 	CSS   template.CSS
-	Dev   bool
+	// Dev is set when the app signs in with the embedded dev provider,
+	// DevPage when that shows its sign-in page.
+	Dev, DevPage bool
 	// User is the signed-in user on the home page; nil when signed out.
 	User *userView
 	// Error is the failure on the error page.
@@ -74,7 +76,8 @@ type errorView struct {
 }
 
 func (a *App) view() view {
-	return view{Title: a.Title, CSS: stylesheet, Dev: a.Dev != nil}
+	dev := a.Dev != nil
+	return view{Title: a.Title, CSS: stylesheet, Dev: dev, DevPage: dev && !a.Settings.DevAutoApprove}
 }
 
 // render answers page with data, or nothing but a 500 when it fails.

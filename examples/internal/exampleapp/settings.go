@@ -48,6 +48,10 @@ type Settings struct {
 	// APIAudience is API_AUDIENCE, the resource the framework examples'
 	// /api/messages accepts; empty means the first of Resources.
 	APIAudience string
+	// DevAutoApprove is DEV_PROVIDER_AUTO_APPROVE=1: the embedded dev
+	// provider approves every sign-in at once for its first user, with no
+	// sign-in page to click through (for programs that drive the app).
+	DevAutoApprove bool
 }
 
 // LoadSettings reads the environment through getenv. BASE_URL defaults to
@@ -68,6 +72,13 @@ func LoadSettings(getenv func(string) string, defaultBaseURL string) (*Settings,
 		RedisURL:     getenv("REDIS_URL"),
 		SessionStore: getenv("SESSION_STORE"),
 		APIAudience:  getenv("API_AUDIENCE"),
+	}
+	switch v := getenv("DEV_PROVIDER_AUTO_APPROVE"); v {
+	case "", "0":
+	case "1":
+		s.DevAutoApprove = true
+	default:
+		return nil, fmt.Errorf("DEV_PROVIDER_AUTO_APPROVE=%q: set 1 to skip the dev provider's sign-in page, or leave it unset", v)
 	}
 	if s.BaseURL == "" {
 		s.BaseURL = defaultBaseURL
@@ -181,8 +192,12 @@ func urlPort(u *url.URL) string {
 // points s at it. The app then asks for what makes every route of the home
 // page work for the dev user: the dev provider's API resource
 // (logtotest.DefaultResource), the organizations scope (the user is a member
-// of logtotest.DefaultOrganization) and the email scope. Call it only when
-// s.Endpoint is empty; LoadSettings has checked that the app is local.
+// of logtotest.DefaultOrganization) and the email scope. The provider shows
+// its sign-in page, where a person continues as the dev user or as
+// logtotest.SecondUser (in no organization), and a page after sign-out;
+// with s.DevAutoApprove it approves every sign-in for the dev user at once
+// and redirects straight back after sign-out. Call it only when s.Endpoint
+// is empty; LoadSettings has checked that the app is local.
 func (s *Settings) StartDevProvider() (*logtotest.Provider, error) {
 	if !slices.Contains(s.Resources, logtotest.DefaultResource) {
 		s.Resources = append([]string{logtotest.DefaultResource}, s.Resources...)
@@ -198,6 +213,8 @@ func (s *Settings) StartDevProvider() (*logtotest.Provider, error) {
 		RedirectURIs:           []string{s.BaseURL + "/callback"},
 		PostLogoutRedirectURIs: []string{s.BaseURL + "/"},
 		Resources:              s.Resources,
+		SignInPage:             !s.DevAutoApprove,
+		ExtraUsers:             []logtotest.User{logtotest.SecondUser()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the dev provider: %w", err)

@@ -198,3 +198,16 @@ func TestSessionDurations(t *testing.T) {
 		t.Errorf("a bad REDIS_URL: %v, want an error naming it", err)
 	}
 }
+
+func TestDevAutoApproveSetting(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "0": false, "1": true} {
+		s, err := LoadSettings(func(k string) string { return map[string]string{"DEV_PROVIDER_AUTO_APPROVE": v}[k] }, "http://localhost:3000")
+		if err != nil || s.DevAutoApprove != want {
+			t.Errorf("DEV_PROVIDER_AUTO_APPROVE=%q: %v, %v; want %v", v, s, err, want)
+		}
+	}
+	_, err := LoadSettings(func(k string) string { return map[string]string{"DEV_PROVIDER_AUTO_APPROVE": "yes"}[k] }, "http://localhost:3000")
+	if err == nil || !strings.Contains(err.Error(), "DEV_PROVIDER_AUTO_APPROVE") {
+		t.Errorf("DEV_PROVIDER_AUTO_APPROVE=yes: %v, want an error naming it", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -204,4 +205,70 @@ func CheckPage(t testing.TB, what, page string) {
 			t.Errorf("%s: the page holds %q", what, bad)
 		}
 	}
+}
+
+// interactionField finds the sign-in page's interaction ID.
+var interactionField = regexp.MustCompile(`name="interaction" value="([^"]+)"`)
+
+// Approve plays the person at the provider's authorization endpoint: it
+// opens authURL with client and, when the provider shows its sign-in page
+// (logtotest.Options.SignInPage), posts the page's form continuing as user
+// number choice (0 the provider's User, 1 the first of its ExtraUsers, ...).
+// A provider without the page approves at once. It returns where the
+// provider sends the browser then: the app's callback.
+func Approve(t testing.TB, client *http.Client, authURL string, choice int) *url.URL {
+	t.Helper()
+	resp, body := Do(t, client, http.MethodGet, authURL, nil)
+	if resp.StatusCode == http.StatusOK {
+		m := interactionField.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("the provider answered a page with no sign-in form: %.600s", body)
+		}
+		// The form posts to "auth/confirm", relative to the page.
+		confirm, err := resp.Request.URL.Parse("auth/confirm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"interaction": {m[1]}, "choice": {strconv.Itoa(choice)}}
+		req, err := http.NewRequest(http.MethodPost, confirm.String(), strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if resp, err = client.Do(req); err != nil {
+			t.Fatalf("POST %s: %v", confirm, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+	}
+	loc, err := resp.Location()
+	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("the provider answered %d (%v), want a redirect to the app: %.600s", resp.StatusCode, err, body)
+	}
+	return loc
+}
+
+// EndSession opens the provider's end-session URL with client and returns
+// where the browser goes back to: the redirect, or with the provider's
+// signed-out page (logtotest.Options.SignInPage) its link back to the app.
+func EndSession(t testing.TB, client *http.Client, endURL string) *url.URL {
+	t.Helper()
+	resp, body := Do(t, client, http.MethodGet, endURL, nil)
+	if resp.StatusCode == http.StatusOK {
+		links := Links(body)
+		if len(links) == 0 {
+			t.Fatalf("the provider's signed-out page has no link back: %.600s", body)
+		}
+		back, err := url.Parse(links[len(links)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return back
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		t.Fatalf("end-session answered %d (%v): %.600s", resp.StatusCode, err, body)
+	}
+	return loc
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seed098cf14d/logto/logtotest"
 )
 
 // lineWaiter is a program's stdout: it closes ready at the first whole
@@ -106,9 +108,13 @@ func StartRun(t *testing.T, run RunFunc, env map[string]string) *Running {
 	return &Running{Base: full["BASE_URL"], Output: out.String}
 }
 
-// RunsWithDevProvider starts run with no LOGTO_ENDPOINT, signs in through
-// the embedded dev provider it starts, and checks that the session cookie
-// carries BASE_URL's port and that run shuts down gracefully.
+// RunsWithDevProvider starts run with no LOGTO_ENDPOINT and signs in
+// through the embedded dev provider it starts, as a person would: on the
+// provider's sign-in page, as its second user (logtotest.SecondUser, in no
+// organization). It checks that the session cookie carries BASE_URL's
+// port, that the home page shows that user, that sign-out goes through the
+// provider's signed-out page back to the app, and that run shuts down
+// gracefully.
 func RunsWithDevProvider(t *testing.T, run RunFunc) {
 	r := StartRun(t, run, nil)
 	if !strings.Contains(r.Output(), "dev provider at ") {
@@ -121,12 +127,14 @@ func RunsWithDevProvider(t *testing.T, run RunFunc) {
 	if resp.StatusCode != http.StatusFound || !strings.Contains(authURL, "/oidc/auth") {
 		t.Fatalf("/sign-in: %d to %q", resp.StatusCode, authURL)
 	}
-	resp, body := Do(t, b, http.MethodGet, authURL, nil)
-	callback := resp.Header.Get("Location")
-	if !strings.HasPrefix(callback, r.Base+"/callback?") {
-		t.Fatalf("the dev provider answered %d to %q, want the app's callback: %.300s", resp.StatusCode, callback, body)
+	if resp, page := Do(t, b, http.MethodGet, authURL, nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "Continue as Second User") {
+		t.Fatalf("the dev provider answered %d, want its sign-in page offering Second User: %.300s", resp.StatusCode, page)
 	}
-	resp, body = Do(t, b, http.MethodGet, callback, nil)
+	callback := Approve(t, b, authURL, 1)
+	if !strings.HasPrefix(callback.String(), r.Base+"/callback?") {
+		t.Fatalf("the dev provider sent the browser to %s, want the app's callback", callback)
+	}
+	resp, body := Do(t, b, http.MethodGet, callback.String(), nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("callback: %d %.300s", resp.StatusCode, body)
 	}
@@ -134,7 +142,23 @@ func RunsWithDevProvider(t *testing.T, run RunFunc) {
 	if sc := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(sc, "logto_"+port+"=") {
 		t.Errorf("the session cookie %.40q..., want one named logto_%s", sc, port)
 	}
-	if _, body = Do(t, b, http.MethodGet, r.Base+"/", nil); !strings.Contains(body, "<h1>Authenticated</h1>") {
-		t.Errorf("home after signing in: %.300s", body)
+	_, body = Do(t, b, http.MethodGet, r.Base+"/", nil)
+	second := logtotest.SecondUser()
+	for _, want := range []string{"<h1>Authenticated</h1>", second.Name, second.Email, "member of no organization"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("home after signing in as the second user: no %q in %.2000s", want, body)
+		}
+	}
+
+	resp, body = Do(t, b, http.MethodPost, r.Base+"/sign-out", nil)
+	end, err := resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("POST /sign-out: %d (%v) %.300s", resp.StatusCode, err, body)
+	}
+	if back := EndSession(t, b, end.String()); back.String() != r.Base+"/" {
+		t.Errorf("the dev provider's signed-out page leads to %s, want %s/", back, r.Base)
+	}
+	if _, body = Do(t, b, http.MethodGet, r.Base+"/", nil); !strings.Contains(body, "<h1>Not authenticated</h1>") {
+		t.Errorf("home after sign-out: %.300s", body)
 	}
 }
