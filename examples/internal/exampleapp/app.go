@@ -125,13 +125,14 @@ func New(s *Settings, logs io.Writer) (*App, error) {
 }
 
 // APIValidator checks the bearer tokens of an API route: access tokens for
-// Settings.APIAudience, or the first of Settings.Resources.
+// Settings.APIAudience, or the first of Settings.Resources. Refused
+// requests are logged with the app's failures.
 func (a *App) APIValidator() (*apiauth.Validator, error) {
 	audience := a.Settings.APIAudience
 	if audience == "" && len(a.Settings.Resources) > 0 {
 		audience = a.Settings.Resources[0]
 	}
-	return apiauth.NewValidator(apiauth.Config{Endpoint: a.Settings.Endpoint, Audience: audience})
+	return apiauth.NewValidator(apiauth.Config{Endpoint: a.Settings.Endpoint, Audience: audience, Logger: a.Logto.Logger()})
 }
 
 // Example is an example program: its name and router.

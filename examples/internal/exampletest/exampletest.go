@@ -10,6 +10,7 @@ package exampletest
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -181,7 +182,7 @@ var hrefs = regexp.MustCompile(`(?i)\s(?:href|src|action)\s*=\s*"([^"]*)"`)
 func Links(page string) []string {
 	var out []string
 	for _, m := range hrefs.FindAllStringSubmatch(page, -1) {
-		out = append(out, strings.ReplaceAll(m[1], "&amp;", "&"))
+		out = append(out, html.UnescapeString(m[1]))
 	}
 	return out
 }
