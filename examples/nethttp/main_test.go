@@ -5,7 +5,6 @@ package main
 // over HTTP the way a browser and an API caller would.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,39 +37,6 @@ const maxCookieBytes = 4096
 // largestSetCookie is the longest Set-Cookie value any app sent in this test
 // binary, logged (with -v) by the tests that hold many tokens.
 var largestSetCookie atomic.Int64
-
-// lineWaiter is the app's stdout: it closes ready at the first line that
-// holds want.
-type lineWaiter struct {
-	want  string
-	ready chan struct{}
-
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen bool
-}
-
-func (l *lineWaiter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	if !l.seen {
-		for line := range strings.Lines(l.buf.String()) {
-			if strings.HasSuffix(line, "\n") && strings.Contains(line, l.want) {
-				l.seen = true
-				close(l.ready)
-				break
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (l *lineWaiter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // cookieChecker records every Set-Cookie the app sends and fails the test
 // for one over maxCookieBytes.
@@ -115,75 +81,25 @@ type testApp struct {
 	cookies *cookieChecker
 }
 
-// freeAddr returns a 127.0.0.1 address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // startApp runs the example with env (BASE_URL and ADDR filled in from addr
 // unless set) and stops it when the test ends.
 func startApp(t *testing.T, addr string, env map[string]string) *testApp {
 	t.Helper()
-	if addr == "" {
-		addr = freeAddr(t)
+	full := map[string]string{}
+	if addr != "" {
+		full["BASE_URL"], full["ADDR"] = "http://"+addr, addr
 	}
-	full := map[string]string{"BASE_URL": "http://" + addr, "ADDR": addr}
 	for k, v := range env {
 		full[k] = v
 	}
-	base := full["BASE_URL"]
-
-	out := &lineWaiter{want: base, ready: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return full[k] }, out) }()
-
-	var browser *http.Client
-	returned := false
-	t.Cleanup(func() {
-		cancel()
-		if browser != nil {
-			browser.CloseIdleConnections()
-		}
-		if returned {
-			return
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("run did not return 5 s after its context ended")
-		}
-	})
-	select {
-	case <-out.ready:
-	case err := <-done:
-		returned = true
-		t.Fatalf("run returned before printing its URL: %v; output:\n%s", err, out)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no line with %s after 10 s; output:\n%s", base, out)
-	}
-	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, base) {
-		t.Errorf("first output line %q does not hold the app's URL %s", first, base)
-	}
+	base := exampletest.StartRun(t, run, full).Base
 
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cc := &cookieChecker{t: t, appHost: strings.TrimPrefix(base, "http://"), next: http.DefaultTransport.(*http.Transport).Clone()}
-	browser = &http.Client{
+	browser := &http.Client{
 		Jar:       jar,
 		Transport: cc,
 		Timeout:   5 * time.Second,
@@ -191,6 +107,7 @@ func startApp(t *testing.T, addr string, env map[string]string) *testApp {
 			return http.ErrUseLastResponse
 		},
 	}
+	t.Cleanup(browser.CloseIdleConnections)
 	return &testApp{t: t, base: base, browser: browser, cookies: cc}
 }
 
@@ -437,7 +354,7 @@ func (a *testApp) send(method, path string, header http.Header) (*http.Response,
 // The home page signs out with a POST form, which its own origin may send.
 func TestSignOutOnlyFromTheAppsPages(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	p := logtotest.NewTestProvider(t, logtotest.Options{
 		RedirectURIs:           []string{"http://" + addr + "/callback"},
 		PostLogoutRedirectURIs: []string{"http://" + addr + "/"},
@@ -558,7 +475,7 @@ func TestCallbackFailures(t *testing.T) {
 // LOGTO_RESOURCES reach the authorization request.
 func TestOwnProvider(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	base := "http://" + addr
 	const other = "https://other.example.com"
 	user := logtotest.DefaultUser()
@@ -631,7 +548,7 @@ func TestOwnProvider(t *testing.T) {
 // before the cookie grows past what a browser keeps.
 func TestThreeTokensInCookieSession(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	const other = "https://other.example.com"
 	user := logtotest.DefaultUser()
 	user.Organizations = []string{"x"}
@@ -660,7 +577,7 @@ func TestThreeTokensInCookieSession(t *testing.T) {
 // answers JSON routes with JSON.
 func TestUnreachableEndpoint(t *testing.T) {
 	t.Parallel()
-	down := freeAddr(t)
+	down := exampletest.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(down)
 	a := startApp(t, "", map[string]string{
 		"LOGTO_ENDPOINT":   "http://" + down,
@@ -685,7 +602,7 @@ func TestUnreachableEndpoint(t *testing.T) {
 // behind the app.
 func TestProviderDownHidesInfrastructure(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	p := logtotest.NewTestProvider(t, logtotest.Options{
 		RedirectURIs: []string{"http://" + addr + "/callback"},
 		Resources:    []string{apiResource},
@@ -764,7 +681,7 @@ var devProviderRefusals = []struct {
 func TestDevProviderNeverStandsIn(t *testing.T) {
 	for _, tc := range devProviderRefusals {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{"ADDR": freeAddr(t)}
+			env := map[string]string{"ADDR": exampletest.FreeAddr(t)}
 			for k, v := range tc.env {
 				env[k] = v
 			}
@@ -786,7 +703,7 @@ func TestDevProviderNeverStandsIn(t *testing.T) {
 
 	// Local development still gets the dev provider.
 	for _, base := range []string{"http://localhost:%s", "http://127.0.0.1:%s", "http://[::1]:%s"} {
-		addr := freeAddr(t)
+		addr := exampletest.FreeAddr(t)
 		port := addr[strings.LastIndex(addr, ":")+1:]
 		base = strings.Replace(base, "%s", port, 1)
 		if _, err := exampleapp.LoadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }, "http://localhost:3000"); err != nil {
@@ -801,7 +718,7 @@ func TestDevProviderRefusalExits(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "LOGTO_EXAMPLE_MAIN=1", "LOGTO_ENDPOINT=", "REDIS_URL=",
-		"BASE_URL=https://app.example.com", "ADDR="+freeAddr(t))
+		"BASE_URL=https://app.example.com", "ADDR="+exampletest.FreeAddr(t))
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() == 0 || ctx.Err() != nil {
@@ -818,7 +735,7 @@ func TestDevProviderRefusalExits(t *testing.T) {
 // back-channel logout ends the session.
 func TestMemorySessions(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	base := "http://" + addr
 	const other = "https://other.example.com"
 	user := logtotest.DefaultUser()

@@ -58,7 +58,7 @@ func TestDevProviderHomeLinksWork(t *testing.T) {
 // cannot work.
 func TestHomeLinksFollowConfiguration(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	p := logtotest.NewTestProvider(t, logtotest.Options{RedirectURIs: []string{"http://" + addr + "/callback"}})
 	a := startApp(t, addr, map[string]string{
 		"LOGTO_ENDPOINT": p.Endpoint(), "LOGTO_APP_ID": p.ClientID(), "LOGTO_APP_SECRET": p.ClientSecret(),

@@ -3,10 +3,13 @@ package exampletest
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,8 +73,24 @@ type Running struct {
 // StartRun runs run with env (BASE_URL and ADDR on a free loopback port
 // unless set), waits for the first line of its output, which must hold
 // BASE_URL, and at the end of the test ends run's context and wants it to
-// return nil within ShutdownTimeout and a second.
+// return nil within ShutdownTimeout and a second. A port it picked that
+// another test took first is picked again.
 func StartRun(t *testing.T, run RunFunc, env map[string]string) *Running {
+	t.Helper()
+	for try := 1; ; try++ {
+		r, err := startRun(t, run, env)
+		if err == nil {
+			return r
+		}
+		if _, fixed := env["ADDR"]; fixed || !errors.Is(err, syscall.EADDRINUSE) || try == 5 {
+			t.Fatal(err)
+		}
+	}
+}
+
+// startRun is StartRun's one try; it fails only when run returns before
+// printing its URL.
+func startRun(t *testing.T, run RunFunc, env map[string]string) (*Running, error) {
 	t.Helper()
 	addr := FreeAddr(t)
 	full := map[string]string{"BASE_URL": "http://" + addr, "ADDR": addr}
@@ -86,7 +105,7 @@ func StartRun(t *testing.T, run RunFunc, env map[string]string) *Running {
 	case <-out.ready:
 	case err := <-done:
 		cancel()
-		t.Fatalf("run returned before printing its URL: %v; output:\n%s", err, out)
+		return nil, fmt.Errorf("run returned before printing its URL: %w; output:\n%s", err, out)
 	case <-time.After(10 * time.Second):
 		cancel()
 		t.Fatalf("no line with %s after 10 s; output:\n%s", full["BASE_URL"], out)
@@ -105,7 +124,7 @@ func StartRun(t *testing.T, run RunFunc, env map[string]string) *Running {
 			t.Error("run did not return 6 s after its context ended")
 		}
 	})
-	return &Running{Base: full["BASE_URL"], Output: out.String}
+	return &Running{Base: full["BASE_URL"], Output: out.String}, nil
 }
 
 // RunsWithDevProvider starts run with no LOGTO_ENDPOINT and signs in
