@@ -6,15 +6,6 @@ import (
 	"github.com/seed098cf14d/logto/examples/internal/exampletest"
 )
 
-// The checks every example passes (examples/internal/exampletest), on this
-// one's Echo router.
-
-func TestWeb(t *testing.T) { exampletest.Web(t, newRouter) }
-
-func TestPages(t *testing.T) { exampletest.Pages(t, newRouter) }
-
-func TestAPI(t *testing.T) { exampletest.MessagesAPI(t, newRouter) }
-
-func TestDevProviderNeverStandsIn(t *testing.T) { exampletest.DevProviderNeverStandsIn(t, run) }
-
-func TestRunsWithDevProvider(t *testing.T) { exampletest.RunsWithDevProvider(t, run) }
+// TestExample runs the checks every example passes
+// (examples/internal/exampletest) on this one's router and program.
+func TestExample(t *testing.T) { exampletest.Framework(t, newRouter, run) }

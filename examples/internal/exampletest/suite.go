@@ -244,3 +244,13 @@ func DevProviderNeverStandsIn(t *testing.T, run RunFunc) {
 		}
 	}
 }
+
+// Framework runs every check on a framework example (chi, gin, echo):
+// its router (routes) and its program (run), /api/messages included.
+func Framework(t *testing.T, routes Routes, run RunFunc) {
+	t.Run("Web", func(t *testing.T) { Web(t, routes) })
+	t.Run("Pages", func(t *testing.T) { Pages(t, routes) })
+	t.Run("MessagesAPI", func(t *testing.T) { MessagesAPI(t, routes) })
+	t.Run("DevProviderNeverStandsIn", func(t *testing.T) { DevProviderNeverStandsIn(t, run) })
+	t.Run("RunsWithDevProvider", func(t *testing.T) { RunsWithDevProvider(t, run) })
+}
