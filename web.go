@@ -86,23 +86,43 @@ func (h *WebHandlers) SignIn() http.Handler {
 // Callback completes the sign-in and redirects to the saved return path or
 // AfterSignIn. On any failure it answers through ErrorHandler and no session
 // is established.
+//
+// One failure is answered otherwise: a callback whose state is unknown
+// (ErrInvalidState: reloaded, opened again from the history, or with no
+// state at all) for a browser whose session is signed in redirects to
+// AfterSignIn, as the first visit did. Such a callback is refused before
+// anything is written to the session, so the signed-in session it finds is
+// the one the browser already had, left as it was; the failure is logged
+// as any callback's. A signed-out browser, and any other failure (a
+// provider error on a second sign-in, say), still gets the error page.
 func (h *WebHandlers) Callback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
-		res, err := h.Client(w, r).HandleSignInCallback(r.Context(), r)
+		c := h.Client(w, r)
+		res, err := c.HandleSignInCallback(r.Context(), r)
 		if err != nil {
+			if errors.Is(err, ErrInvalidState) {
+				if ok, aerr := c.IsAuthenticated(r.Context()); aerr == nil && ok {
+					http.Redirect(w, r, h.afterSignIn(), http.StatusSeeOther)
+					return
+				}
+			}
 			h.WriteError(w, r, err)
 			return
 		}
 		to := res.ReturnTo
 		if to == "" {
-			to = h.AfterSignIn
-		}
-		if to == "" {
-			to = "/"
+			to = h.afterSignIn()
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
+}
+
+func (h *WebHandlers) afterSignIn() string {
+	if h.AfterSignIn == "" {
+		return "/"
+	}
+	return h.AfterSignIn
 }
 
 // SignOut revokes the refresh token, clears the session and redirects to the

@@ -528,7 +528,6 @@ func TestWebCallbackRefused(t *testing.T) {
 		name     string
 		change   func(url.Values)
 		other    bool // open the callback in another browser
-		replay   bool // complete the sign-in first, then open the callback again
 		status   int
 		code     string
 		signedIn bool // whether the browser is signed in afterwards
@@ -537,7 +536,6 @@ func TestWebCallbackRefused(t *testing.T) {
 		{name: "no state", change: func(q url.Values) { q.Del("state") }, status: 400, code: "invalid_state"},
 		{name: "empty state", change: setQ("state", ""), status: 400, code: "invalid_state"},
 		{name: "state of another browser", other: true, status: 400, code: "invalid_state"},
-		{name: "replayed callback", replay: true, status: 400, code: "invalid_state", signedIn: true},
 		{name: "repeated state", change: func(q url.Values) { q.Add("state", q.Get("state")) }, status: 400, code: "invalid_callback"},
 		{name: "no code", change: func(q url.Values) { q.Del("code") }, status: 400, code: "invalid_callback"},
 		{name: "iss of another provider", change: setQ("iss", "https://evil.example/oidc"), status: 400, code: "invalid_callback"},
@@ -556,10 +554,6 @@ func TestWebCallbackRefused(t *testing.T) {
 				tc.change(q)
 				cb.RawQuery = q.Encode()
 			}
-			if tc.replay {
-				resp, _ = b.get(cb.String())
-				wantRedirect(t, resp, http.StatusSeeOther, "/")
-			}
 			if tc.other {
 				b = a.browser(t)
 			}
@@ -574,6 +568,65 @@ func TestWebCallbackRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A callback opened again (reloaded, or from the history) by a browser that
+// is signed in goes where the sign-in went, without touching the session; a
+// signed-out browser, and any other failure, still gets the error page.
+func TestWebStaleCallback(t *testing.T) {
+	a := newWebApp(t, func(h *logto.WebHandlers) { h.AfterSignIn = "/welcome" })
+	b := a.browser(t)
+	resp, _ := b.get("/sign-in")
+	cb := b.authorize(resp)
+	resp, _ = b.get(cb)
+	wantRedirect(t, resp, http.StatusSeeOther, "/welcome")
+	srvURL, _ := url.Parse(a.srv.URL)
+	before := b.jar.Cookies(srvURL)
+
+	for _, stale := range []string{cb, "/callback", "/callback?code=x&state=forged"} {
+		resp, body := b.get(stale)
+		wantRedirect(t, resp, http.StatusSeeOther, "/welcome")
+		wantNoStore(t, resp.Header)
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+			t.Errorf("stale callback %s changed the session: Set-Cookie %q", stale, sc)
+		}
+		if body != "" && strings.Contains(body, "invalid_state") {
+			t.Errorf("stale callback %s answered an error page: %s", stale, body)
+		}
+	}
+	if after := b.jar.Cookies(srvURL); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("session cookies changed: %v, then %v", before, after)
+	}
+	if resp, body := b.get("/protected"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the stale callbacks: %d %s, want still signed in", resp.StatusCode, body)
+	}
+	if logs := a.logs.String(); !strings.Contains(logs, "code=invalid_state") {
+		t.Errorf("log lacks the stale callback: %s", logs)
+	}
+
+	// A second sign-in that fails at the provider is no stale callback: the
+	// signed-in browser sees the error, and keeps its session.
+	a.p.SetFaults(logtotest.Faults{AuthorizeError: "access_denied"})
+	resp, _ = b.get("/sign-in")
+	resp, body := b.get(b.authorize(resp))
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<h1>access_denied</h1>") {
+		t.Errorf("a refused second sign-in: %d %s, want the 400 error page", resp.StatusCode, body)
+	}
+	a.p.SetFaults(logtotest.Faults{})
+	if resp, _ := b.get("/protected"); resp.StatusCode != http.StatusOK {
+		t.Errorf("after a refused second sign-in: %d, want still signed in", resp.StatusCode)
+	}
+
+	// Signed out, the same callback is an error again.
+	if resp, _ := b.get("/sign-out"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	resp, body = b.get(cb)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<h1>invalid_state</h1>") {
+		t.Errorf("stale callback after sign-out: %d %s, want the 400 error page", resp.StatusCode, body)
+	}
+	resp, _ = b.get("/protected")
+	wantRedirect(t, resp, http.StatusFound, "/sign-in?return_to=%2Fprotected")
 }
 
 // encodeSession returns the session cookie that store would set for values.

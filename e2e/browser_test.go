@@ -87,9 +87,9 @@ func TestBrowserSignInSignOut(t *testing.T) {
 	}
 
 	// The session cookie as the browser stored it.
-	cookie := c.cookie(app.Base+"/", logto.DefaultSessionName)
+	cookie := c.cookie(app.Base+"/", app.SessionCookie())
 	if cookie == nil {
-		c.fatalf("no %q cookie for %s after sign-in", logto.DefaultSessionName, app.Base)
+		c.fatalf("no %q cookie for %s after sign-in", app.SessionCookie(), app.Base)
 	}
 	expires := "session"
 	if !cookie.Session {
@@ -138,10 +138,10 @@ func TestBrowserSignInSignOut(t *testing.T) {
 	}
 	c.waitFor("the app's home page, signed out", home)
 	c.logf("signed out: back at %s, Not authenticated; the browser went through\n\t%s", c.location(), strings.Join(c.navigationsSince(mark), "\n\t"))
-	if after := c.cookie(app.Base+"/", logto.DefaultSessionName); after != nil {
+	if after := c.cookie(app.Base+"/", app.SessionCookie()); after != nil {
 		c.logf("after sign-out the browser still holds a %d-byte %q cookie (an emptied session)", after.Size, after.Name)
 	} else {
-		c.logf("after sign-out the browser holds no %q cookie", logto.DefaultSessionName)
+		c.logf("after sign-out the browser holds no %q cookie", app.SessionCookie())
 	}
 
 	// The protected page sends a signed-out browser to sign in again; the
@@ -155,7 +155,7 @@ func TestBrowserSignInSignOut(t *testing.T) {
 		c.fatalf("/protected did not redirect to %s/sign-in", app.Base)
 	}
 
-	if blocked := c.blockedSessionCookies(); len(blocked) > 0 {
+	if blocked := c.blockedSessionCookies(app.SessionCookie()); len(blocked) > 0 {
 		t.Errorf("Chromium blocked the session cookie:\n\t%s", strings.Join(blocked, "\n\t"))
 	}
 	c.mu.Lock()
@@ -274,12 +274,12 @@ func (c *chromeTab) record(ev any) {
 
 // blockedSessionCookies are the refusals that concern the app's session
 // cookie.
-func (c *chromeTab) blockedSessionCookies() []string {
+func (c *chromeTab) blockedSessionCookies(name string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []string
 	for _, b := range c.blocked {
-		if strings.Contains(b, " "+logto.DefaultSessionName+" ") || strings.Contains(b, " "+logto.DefaultSessionName+"=") {
+		if strings.Contains(b, " "+name+" ") || strings.Contains(b, " "+name+"=") {
 			out = append(out, b)
 		}
 	}
@@ -407,6 +407,17 @@ func (c *chromeTab) at(origin, pathPrefix, selector string) string {
 func (c *chromeTab) appHome(app *App, h1 string) string {
 	return fmt.Sprintf(`location.origin === %s && location.pathname === "/" && document.readyState !== "loading" && document.querySelector("h1") !== null && document.querySelector("h1").textContent === %s`,
 		jsString(app.Base), jsString(h1))
+}
+
+// SessionCookie is the name of the app's session cookie: on a loopback
+// BASE_URL, as every app here has, the example puts BASE_URL's port in it,
+// so that local apps on other ports keep their own.
+func (a *App) SessionCookie() string {
+	u, err := url.Parse(a.Base)
+	if err != nil || u.Port() == "" {
+		return logto.DefaultSessionName
+	}
+	return logto.DefaultSessionName + "_" + u.Port()
 }
 
 // cookie returns the browser's cookie name for pageURL, or nil.

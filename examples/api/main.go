@@ -14,18 +14,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/seed098cf14d/logto"
 	"github.com/seed098cf14d/logto/apiauth"
+	"github.com/seed098cf14d/logto/examples/internal/exampleapp"
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
@@ -39,13 +37,7 @@ const (
 // devOrganization is the organization the dev provider's user belongs to.
 const devOrganization = "org-1"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { exampleapp.Main(run) }
 
 // settings are the example's environment, defaulted.
 type settings struct {

@@ -5,7 +5,6 @@ package main
 // over HTTP the way a browser and an API caller would.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed098cf14d/logto/examples/internal/exampleapp"
+	"github.com/seed098cf14d/logto/examples/internal/exampletest"
 	"github.com/seed098cf14d/logto/internal/testskip"
 	"github.com/seed098cf14d/logto/logtotest"
 )
@@ -37,39 +38,6 @@ const maxCookieBytes = 4096
 // largestSetCookie is the longest Set-Cookie value any app sent in this test
 // binary, logged (with -v) by the tests that hold many tokens.
 var largestSetCookie atomic.Int64
-
-// lineWaiter is the app's stdout: it closes ready at the first line that
-// holds want.
-type lineWaiter struct {
-	want  string
-	ready chan struct{}
-
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	seen bool
-}
-
-func (l *lineWaiter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	if !l.seen {
-		for line := range strings.Lines(l.buf.String()) {
-			if strings.HasSuffix(line, "\n") && strings.Contains(line, l.want) {
-				l.seen = true
-				close(l.ready)
-				break
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (l *lineWaiter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // cookieChecker records every Set-Cookie the app sends and fails the test
 // for one over maxCookieBytes.
@@ -114,75 +82,25 @@ type testApp struct {
 	cookies *cookieChecker
 }
 
-// freeAddr returns a 127.0.0.1 address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // startApp runs the example with env (BASE_URL and ADDR filled in from addr
 // unless set) and stops it when the test ends.
 func startApp(t *testing.T, addr string, env map[string]string) *testApp {
 	t.Helper()
-	if addr == "" {
-		addr = freeAddr(t)
+	full := map[string]string{}
+	if addr != "" {
+		full["BASE_URL"], full["ADDR"] = "http://"+addr, addr
 	}
-	full := map[string]string{"BASE_URL": "http://" + addr, "ADDR": addr}
 	for k, v := range env {
 		full[k] = v
 	}
-	base := full["BASE_URL"]
-
-	out := &lineWaiter{want: base, ready: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return full[k] }, out) }()
-
-	var browser *http.Client
-	returned := false
-	t.Cleanup(func() {
-		cancel()
-		if browser != nil {
-			browser.CloseIdleConnections()
-		}
-		if returned {
-			return
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("run did not return 5 s after its context ended")
-		}
-	})
-	select {
-	case <-out.ready:
-	case err := <-done:
-		returned = true
-		t.Fatalf("run returned before printing its URL: %v; output:\n%s", err, out)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no line with %s after 10 s; output:\n%s", base, out)
-	}
-	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, base) {
-		t.Errorf("first output line %q does not hold the app's URL %s", first, base)
-	}
+	base := exampletest.StartRun(t, run, full).Base
 
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cc := &cookieChecker{t: t, appHost: strings.TrimPrefix(base, "http://"), next: http.DefaultTransport.(*http.Transport).Clone()}
-	browser = &http.Client{
+	browser := &http.Client{
 		Jar:       jar,
 		Transport: cc,
 		Timeout:   5 * time.Second,
@@ -190,6 +108,7 @@ func startApp(t *testing.T, addr string, env map[string]string) *testApp {
 			return http.ErrUseLastResponse
 		},
 	}
+	t.Cleanup(browser.CloseIdleConnections)
 	return &testApp{t: t, base: base, browser: browser, cookies: cc}
 }
 
@@ -287,7 +206,8 @@ func (a *testApp) signIn(query string) (authURL, after *url.URL) {
 	if authURL.Path != "/oidc/auth" || authURL.Host == "" || authURL.Host == strings.TrimPrefix(a.base, "http://") {
 		a.t.Fatalf("/sign-in sent the browser to %s, want the provider's /oidc/auth", authURL)
 	}
-	callback := a.redirect(authURL.String())
+	// The dev provider shows its sign-in page: continue as its user.
+	callback := exampletest.Approve(a.t, a.browser, authURL.String(), 0)
 	a.checkCallbackURL(callback)
 	after = a.redirect(callback.String())
 	return authURL, after
@@ -400,7 +320,7 @@ func TestDevProviderJourney(t *testing.T) {
 	}
 	a.wantPage("/", "Not authenticated")
 	a.wantJSONError("/api/id-token-claims", http.StatusUnauthorized)
-	if back := a.redirect(end.String()); back.String() != a.base+"/" {
+	if back := exampletest.EndSession(t, a.browser, end.String()); back.String() != a.base+"/" {
 		t.Errorf("the provider's end-session sent the browser to %s, want %s/", back, a.base)
 	}
 	a.wantPage("/", "Not authenticated")
@@ -435,7 +355,7 @@ func (a *testApp) send(method, path string, header http.Header) (*http.Response,
 // The home page signs out with a POST form, which its own origin may send.
 func TestSignOutOnlyFromTheAppsPages(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	p := logtotest.NewTestProvider(t, logtotest.Options{
 		RedirectURIs:           []string{"http://" + addr + "/callback"},
 		PostLogoutRedirectURIs: []string{"http://" + addr + "/"},
@@ -523,7 +443,7 @@ func TestCallbackFailures(t *testing.T) {
 	a := startApp(t, "", nil)
 
 	authURL := a.redirect("/sign-in")
-	callback := a.redirect(authURL.String())
+	callback := exampletest.Approve(t, a.browser, authURL.String(), 0)
 	a.checkCallbackURL(callback)
 
 	q := callback.Query()
@@ -556,7 +476,7 @@ func TestCallbackFailures(t *testing.T) {
 // LOGTO_RESOURCES reach the authorization request.
 func TestOwnProvider(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	base := "http://" + addr
 	const other = "https://other.example.com"
 	user := logtotest.DefaultUser()
@@ -629,7 +549,7 @@ func TestOwnProvider(t *testing.T) {
 // before the cookie grows past what a browser keeps.
 func TestThreeTokensInCookieSession(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	const other = "https://other.example.com"
 	user := logtotest.DefaultUser()
 	user.Organizations = []string{"x"}
@@ -658,7 +578,7 @@ func TestThreeTokensInCookieSession(t *testing.T) {
 // answers JSON routes with JSON.
 func TestUnreachableEndpoint(t *testing.T) {
 	t.Parallel()
-	down := freeAddr(t)
+	down := exampletest.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(down)
 	a := startApp(t, "", map[string]string{
 		"LOGTO_ENDPOINT":   "http://" + down,
@@ -683,7 +603,7 @@ func TestUnreachableEndpoint(t *testing.T) {
 // behind the app.
 func TestProviderDownHidesInfrastructure(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	p := logtotest.NewTestProvider(t, logtotest.Options{
 		RedirectURIs: []string{"http://" + addr + "/callback"},
 		Resources:    []string{apiResource},
@@ -717,110 +637,6 @@ func TestProviderDownHidesInfrastructure(t *testing.T) {
 		if !strings.Contains(body, "The identity provider could not be reached") {
 			t.Errorf("GET %s: %.400s, want a plain sentence", path, body)
 		}
-	}
-}
-
-func TestLoadSettings(t *testing.T) {
-	cases := []struct {
-		name                 string
-		env                  map[string]string
-		scopes, resources    []string
-		baseURL, addr        string
-		wantErr              bool
-		wantSecret           string
-		wantStretched        string // a short secret, stretched
-		wantSecretRandomized bool
-	}{
-		{
-			name:    "defaults",
-			env:     map[string]string{},
-			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
-		},
-		{
-			name: "spaces",
-			env: map[string]string{
-				"LOGTO_SCOPES":    "email  phone",
-				"LOGTO_RESOURCES": " https://a.example https://b.example ",
-			},
-			scopes: []string{"email", "phone"}, resources: []string{"https://a.example", "https://b.example"},
-			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
-		},
-		{
-			name: "commas",
-			env: map[string]string{
-				"LOGTO_SCOPES":    "email,phone,,roles",
-				"LOGTO_RESOURCES": "https://a.example, https://b.example",
-			},
-			scopes: []string{"email", "phone", "roles"}, resources: []string{"https://a.example", "https://b.example"},
-			baseURL: "http://localhost:3000", addr: ":3000", wantSecretRandomized: true,
-		},
-		{
-			name:    "port of BASE_URL",
-			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "a session secret of 32 bytes, ok"},
-			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantSecret: "a session secret of 32 bytes, ok",
-		},
-		{
-			name:    "short SESSION_SECRET, stretched",
-			env:     map[string]string{"BASE_URL": "http://127.0.0.1:8123/", "SESSION_SECRET": "s3cret"},
-			baseURL: "http://127.0.0.1:8123", addr: ":8123", wantStretched: "s3cret",
-		},
-		{
-			name:    "http default port",
-			env:     map[string]string{"BASE_URL": "http://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
-			baseURL: "http://app.example", addr: ":80", wantSecretRandomized: true,
-		},
-		{
-			name:    "https default port",
-			env:     map[string]string{"BASE_URL": "https://app.example", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
-			baseURL: "https://app.example", addr: ":443", wantSecretRandomized: true,
-		},
-		{
-			name:    "explicit ADDR",
-			env:     map[string]string{"BASE_URL": "https://app.example", "ADDR": "127.0.0.1:9000", "LOGTO_ENDPOINT": "https://tenant.logto.app"},
-			baseURL: "https://app.example", addr: "127.0.0.1:9000", wantSecretRandomized: true,
-		},
-		{name: "no scheme", env: map[string]string{"BASE_URL": "localhost:3000"}, wantErr: true},
-		{name: "relative", env: map[string]string{"BASE_URL": "/app"}, wantErr: true},
-		{name: "no host", env: map[string]string{"BASE_URL": "http://"}, wantErr: true},
-		{name: "other scheme", env: map[string]string{"BASE_URL": "ftp://app.example"}, wantErr: true},
-		{name: "not a URL", env: map[string]string{"BASE_URL": "http://a b:3000"}, wantErr: true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s, err := loadSettings(func(k string) string { return c.env[k] })
-			if c.wantErr {
-				if err == nil {
-					t.Fatalf("BASE_URL %q: no error", c.env["BASE_URL"])
-				}
-				if !strings.Contains(err.Error(), "BASE_URL") {
-					t.Errorf("error %q does not name BASE_URL", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(s.scopes, c.scopes) {
-				t.Errorf("scopes = %q, want %q", s.scopes, c.scopes)
-			}
-			if !slices.Equal(s.resources, c.resources) {
-				t.Errorf("resources = %q, want %q", s.resources, c.resources)
-			}
-			if s.baseURL != c.baseURL || s.addr != c.addr {
-				t.Errorf("baseURL, addr = %q, %q; want %q, %q", s.baseURL, s.addr, c.baseURL, c.addr)
-			}
-			switch {
-			case c.wantSecretRandomized && len(s.sessionSecret) < 32:
-				t.Errorf("random session secret of %d bytes, want >= 32", len(s.sessionSecret))
-			case c.wantSecret != "" && string(s.sessionSecret) != c.wantSecret:
-				t.Errorf("session secret = %q, want %q", s.sessionSecret, c.wantSecret)
-			case c.wantStretched != "":
-				again, err := sessionKey(c.wantStretched)
-				if len(s.sessionSecret) != 32 || bytes.Contains(s.sessionSecret, []byte(c.wantStretched)) || err != nil || !bytes.Equal(again, s.sessionSecret) {
-					t.Errorf("session secret %q from %q: want 32 bytes derived the same way every time", s.sessionSecret, c.wantStretched)
-				}
-			}
-		})
 	}
 }
 
@@ -867,7 +683,7 @@ var devProviderRefusals = []struct {
 func TestDevProviderNeverStandsIn(t *testing.T) {
 	for _, tc := range devProviderRefusals {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{"ADDR": freeAddr(t)}
+			env := map[string]string{"ADDR": exampletest.FreeAddr(t)}
 			for k, v := range tc.env {
 				env[k] = v
 			}
@@ -889,10 +705,10 @@ func TestDevProviderNeverStandsIn(t *testing.T) {
 
 	// Local development still gets the dev provider.
 	for _, base := range []string{"http://localhost:%s", "http://127.0.0.1:%s", "http://[::1]:%s"} {
-		addr := freeAddr(t)
+		addr := exampletest.FreeAddr(t)
 		port := addr[strings.LastIndex(addr, ":")+1:]
 		base = strings.Replace(base, "%s", port, 1)
-		if _, err := loadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }); err != nil {
+		if _, err := exampleapp.LoadSettings(func(k string) string { return map[string]string{"BASE_URL": base}[k] }, "http://localhost:3000"); err != nil {
 			t.Errorf("BASE_URL %s: %v", base, err)
 		}
 	}
@@ -904,7 +720,7 @@ func TestDevProviderRefusalExits(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "LOGTO_EXAMPLE_MAIN=1", "LOGTO_ENDPOINT=", "REDIS_URL=",
-		"BASE_URL=https://app.example.com", "ADDR="+freeAddr(t))
+		"BASE_URL=https://app.example.com", "ADDR="+exampletest.FreeAddr(t))
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() == 0 || ctx.Err() != nil {
@@ -921,7 +737,7 @@ func TestDevProviderRefusalExits(t *testing.T) {
 // back-channel logout ends the session.
 func TestMemorySessions(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	base := "http://" + addr
 	const other = "https://other.example.com"
 	user := logtotest.DefaultUser()
@@ -931,7 +747,9 @@ func TestMemorySessions(t *testing.T) {
 		PostLogoutRedirectURIs: []string{base + "/"},
 		Resources:              []string{apiResource, other},
 		User:                   &user,
-		AccessTokenTTL:         2 * time.Second, // reused for 1 s, then refreshed
+		// Reused for 3 s, then refreshed: room for a busy machine between
+		// the first request and the check that it was reused.
+		AccessTokenTTL: 6 * time.Second,
 	})
 	a := startApp(t, addr, map[string]string{
 		"LOGTO_ENDPOINT":   p.Endpoint(),
@@ -955,7 +773,7 @@ func TestMemorySessions(t *testing.T) {
 	}
 
 	// After expiry, concurrent requests cause one refresh grant.
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond)
 	p.ResetCounters()
 	var wg sync.WaitGroup
 	statuses := make([]int, 20)
@@ -1004,33 +822,4 @@ func TestMemorySessions(t *testing.T) {
 		t.Fatalf("back-channel logout: %d", resp.StatusCode)
 	}
 	a.wantPage("/", "Not authenticated")
-}
-
-func TestSessionStoreSetting(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		env  map[string]string
-		want string // in the error; "" for none
-	}{
-		{"unset", map[string]string{}, ""},
-		{"memory", map[string]string{"SESSION_STORE": "memory"}, ""},
-		{"unknown", map[string]string{"SESSION_STORE": "disk"}, "SESSION_STORE"},
-		{"memory and Redis", map[string]string{"SESSION_STORE": "memory", "REDIS_URL": "redis://127.0.0.1:6379/0"}, "REDIS_URL"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := loadSettings(func(k string) string { return tc.env[k] })
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if s.sessionStore != tc.env["SESSION_STORE"] {
-					t.Errorf("sessionStore = %q", s.sessionStore)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %v, want one naming %s", err, tc.want)
-			}
-		})
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed098cf14d/logto/examples/internal/exampletest"
 	"github.com/seed098cf14d/logto/internal/testskip"
 	"github.com/seed098cf14d/logto/logtotest"
 )
@@ -28,7 +29,7 @@ func redisURL(t *testing.T) string {
 // requests alternate between them, and each sees what the other did.
 func TestReplicasShareRedisSessions(t *testing.T) {
 	redis := redisURL(t)
-	addrA, addrB := freeAddr(t), freeAddr(t)
+	addrA, addrB := exampletest.FreeAddr(t), exampletest.FreeAddr(t)
 	base := "http://" + addrA // the public URL both replicas serve
 	p := logtotest.NewTestProvider(t, logtotest.Options{
 		RedirectURIs:           []string{base + "/callback"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed098cf14d/logto/examples/internal/exampletest"
 	"github.com/seed098cf14d/logto/logtotest"
 )
 
@@ -38,7 +39,7 @@ func (a *testApp) cookieCopy() []*http.Cookie {
 // from its next request on.
 func TestCookieSessionsEnd(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := exampletest.FreeAddr(t)
 	base := "http://" + addr
 	p := logtotest.NewTestProvider(t, logtotest.Options{
 		ClientID: "own-app", ClientSecret: "own-secret",
