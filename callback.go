@@ -2,6 +2,9 @@ package logto
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -166,7 +169,41 @@ func (c *Client) handleSignInCallback(ctx context.Context, callbackURL *url.URL)
 	if err := c.storeTokens(ctx, tok, sent); err != nil {
 		return nil, err
 	}
+	if err := c.storage.Set(ctx, storageKeyCallbackState, stateDigest(p.state)); err != nil {
+		return nil, storageErr("set", storageKeyCallbackState, err)
+	}
 	return &SignInResult{ReturnTo: ps.ReturnTo, Claims: claims}, nil
+}
+
+// storageKeyCallbackState holds a digest of the state of the callback that
+// started the session, so that a reload of that callback is told from any
+// other callback with an unknown state (isSessionCallback).
+const storageKeyCallbackState = "callbackState"
+
+// stateDigest is what the session keeps of a spent state: 96 bits of its
+// SHA-256, enough to recognise it, nothing to replay.
+func stateDigest(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// isSessionCallback reports whether callbackURL is the callback that
+// started the signed-in session in the storage: a reload, or a visit from
+// the history, of a sign-in that completed.
+func (c *Client) isSessionCallback(ctx context.Context, callbackURL *url.URL) bool {
+	p, err := parseCallback(callbackURL.RawQuery)
+	if err != nil || p.state == "" {
+		return false
+	}
+	got, err := c.storage.Get(ctx, storageKeyCallbackState)
+	if err != nil || got == "" {
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(stateDigest(p.state))) != 1 {
+		return false
+	}
+	ok, err := c.IsAuthenticated(ctx)
+	return err == nil && ok
 }
 
 // startSession drops whatever the storage held: a new sign-in never inherits a

@@ -109,7 +109,7 @@ func (c *Client) clearSession(ctx context.Context) error {
 	if err := c.clearTokens(ctx); err != nil {
 		return err
 	}
-	for _, k := range []string{StorageKeyIDToken, StorageKeyRefreshToken, StorageKeySession} {
+	for _, k := range []string{StorageKeyIDToken, StorageKeyRefreshToken, StorageKeySession, storageKeyCallbackState} {
 		if err := c.storage.Delete(ctx, k); err != nil {
 			return storageErr("delete", k, err)
 		}

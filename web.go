@@ -87,25 +87,22 @@ func (h *WebHandlers) SignIn() http.Handler {
 // AfterSignIn. On any failure it answers through ErrorHandler and no session
 // is established.
 //
-// One failure is answered otherwise: a callback whose state is unknown
-// (ErrInvalidState: reloaded, opened again from the history, or with no
-// state at all) for a browser whose session is signed in redirects to
-// AfterSignIn, as the first visit did. Such a callback is refused before
-// anything is written to the session, so the signed-in session it finds is
-// the one the browser already had, left as it was; the failure is logged
-// as any callback's. A signed-out browser, and any other failure (a
-// provider error on a second sign-in, say), still gets the error page.
+// One callback is answered otherwise: the very callback that started the
+// browser's signed-in session, reloaded or opened again from the history,
+// redirects to AfterSignIn, as the first visit did (the session keeps a
+// digest of its state to recognise it). Its state is spent, so it is
+// refused before anything is written to the session, which stays as it
+// was. Any other callback with an unknown state (forged, say: login CSRF),
+// a signed-out browser, and any other failure still get the error page.
 func (h *WebHandlers) Callback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		c := h.Client(w, r)
 		res, err := c.HandleSignInCallback(r.Context(), r)
 		if err != nil {
-			if errors.Is(err, ErrInvalidState) {
-				if ok, aerr := c.IsAuthenticated(r.Context()); aerr == nil && ok {
-					http.Redirect(w, r, h.afterSignIn(), http.StatusSeeOther)
-					return
-				}
+			if errors.Is(err, ErrInvalidState) && c.isSessionCallback(r.Context(), RequestURL(r, h.App.s.trustForwarded)) {
+				http.Redirect(w, r, h.afterSignIn(), http.StatusSeeOther)
+				return
 			}
 			h.WriteError(w, r, err)
 			return

@@ -583,15 +583,27 @@ func TestWebStaleCallback(t *testing.T) {
 	srvURL, _ := url.Parse(a.srv.URL)
 	before := b.jar.Cookies(srvURL)
 
-	for _, stale := range []string{cb, "/callback", "/callback?code=x&state=forged"} {
-		resp, body := b.get(stale)
+	// The reload of the callback that signed this browser in goes home.
+	for range 2 {
+		resp, body := b.get(cb)
 		wantRedirect(t, resp, http.StatusSeeOther, "/welcome")
 		wantNoStore(t, resp.Header)
 		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
-			t.Errorf("stale callback %s changed the session: Set-Cookie %q", stale, sc)
+			t.Errorf("reloaded callback changed the session: Set-Cookie %q", sc)
 		}
 		if body != "" && strings.Contains(body, "invalid_state") {
-			t.Errorf("stale callback %s answered an error page: %s", stale, body)
+			t.Errorf("reloaded callback answered an error page: %s", body)
+		}
+	}
+	// Any other callback without a state of this browser's is a failure
+	// (a forged one, say: login CSRF), answered 4xx; the session stays.
+	for _, forged := range []string{"/callback", "/callback?code=x&state=forged"} {
+		resp, body := b.get(forged)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<h1>invalid_state</h1>") {
+			t.Errorf("callback %s for a signed-in browser: %d %s, want the 400 error page", forged, resp.StatusCode, body)
+		}
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+			t.Errorf("callback %s changed the session: Set-Cookie %q", forged, sc)
 		}
 	}
 	if after := b.jar.Cookies(srvURL); fmt.Sprint(after) != fmt.Sprint(before) {
