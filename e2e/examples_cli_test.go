@@ -282,6 +282,18 @@ func TestExampleM2M(t *testing.T) {
 		}
 	})
 
+	t.Run("an actor token without a subject token is refused before any request", func(t *testing.T) {
+		before := p.Stats(t)
+		actor := str(codeFlow(t, p, "openid", "consent")["access_token"])
+		r := runCommand(t, bin, m2mApp, "-resource", apiResource, "-actor-token", actor, "-actor-token-type", accessTokenType)
+		if r.exit == 0 || r.stdout != "" || !strings.Contains(r.stderr, "-subject-token") {
+			t.Errorf("want a non-zero exit naming -subject-token, no token; got %v", r)
+		}
+		if after := p.Stats(t); after.Grants["client_credentials"] != before.Grants["client_credentials"] {
+			t.Errorf("the provider counted %d client_credentials grants, want none", after.Grants["client_credentials"]-before.Grants["client_credentials"])
+		}
+	})
+
 	pat := mintPAT(t, p, url.Values{"account": {e2eUser}})
 	refusals := []struct {
 		name string
