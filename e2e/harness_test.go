@@ -449,18 +449,25 @@ type App struct {
 	proc *process
 }
 
-// appBinary builds examples/nethttp into the test's temporary directory, with
-// the race detector when the tests have it, so that a data race in the SDK
-// under concurrent requests shows up in the app's output. The go command's
-// build cache makes every build after the first one a link of about a second.
+// appBinary builds examples/nethttp into the test's temporary directory
+// (exampleBinary).
 func appBinary(t testing.TB) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "nethttp")
+	return exampleBinary(t, "nethttp")
+}
+
+// exampleBinary builds ./examples/<name> into the test's temporary directory,
+// with the race detector when the tests have it, so that a data race in the
+// SDK shows up in the program's output. The go command's build cache makes
+// every build after the first one a link of about a second.
+func exampleBinary(t testing.TB, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
 	args := []string{"build", "-o", path}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
-	args = append(args, "./examples/nethttp")
+	args = append(args, "./examples/"+name)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = repoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -72,6 +72,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if (o.actorToken != "" || o.actorTokenType != "") && o.subjectToken == "" && o.subjectTokenType == "" {
+		// Without a subject there is no exchange: the actor would be
+		// dropped and the app's own token handed out instead.
+		return nil, errors.New("-actor-token and -actor-token-type go with -subject-token and -subject-token-type")
+	}
 	if o.repeat < 1 {
 		return nil, errors.New("-repeat must be at least 1")
 	}
