@@ -68,7 +68,9 @@ const grantTypeExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 // personal access token, or an impersonation subject token, with an
 // optional actor token for delegation (the new token then says who acts
 // in its act claim). Logto only exchanges for apps with token exchange
-// switched on; others get unauthorized_client.
+// switched on; others are refused (its engine answers invalid_request,
+// "requested grant type is not allowed for this client"; RFC 8693
+// providers may say unauthorized_client).
 type TokenExchange struct {
 	SubjectToken     string
 	SubjectTokenType string // PersonalAccessToken or AccessToken, say
