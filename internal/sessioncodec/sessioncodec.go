@@ -23,9 +23,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/seed098cf14d/logto/internal/jwt"
 )
@@ -226,95 +226,62 @@ func isB64URL(c byte) bool {
 }
 
 // unmarshal reads the plaintext layout into pairs; on any flaw, or at or
-// after its expiry, it reports false. Every string it makes shares one
-// allocation: it reads b once to check it and size them, then again to
-// write them.
+// after its expiry, it reports false. It reads b once, writing the strings
+// into one buffer (JWS parts spelt out in base64url), and makes them all
+// from one string of it.
 func unmarshal(b []byte, now time.Time) ([]string, time.Time, bool) {
-	expires, n, size, ok := check(b, now)
-	if !ok {
-		return nil, time.Time{}, false
-	}
-	// A strings.Builder grown once never moves its bytes, so each string
-	// taken from it stays as it was while more are written after it.
-	var sb strings.Builder
-	sb.Grow(size)
-	take := func(start int) string { return sb.String()[start:] }
-	pairs := make([]string, 0, 2*n)
-	r := reader{b: b}
-	r.byte()
-	r.uvarint()
-	r.uvarint()
-	for range n {
-		start := sb.Len()
-		sb.Write(r.bytes())
-		pairs = append(pairs, take(start))
-		start = sb.Len()
-		if r.byte() == kindString {
-			sb.Write(r.bytes())
-			pairs = append(pairs, take(start))
-			continue
-		}
-		sb.Write(r.bytes())
-		for i := range 3 {
-			if i > 0 {
-				sb.WriteByte('.')
-			}
-			writeB64(&sb, r.bytes())
-		}
-		pairs = append(pairs, take(start))
-	}
-	return pairs, expires, true
-}
-
-// writeB64 writes src to sb in unpadded base64url through a buffer on the
-// stack: whole groups of three bytes encode alone, so the parts add up to
-// the encoding of the whole.
-func writeB64(sb *strings.Builder, src []byte) {
-	var buf [512]byte
-	const step = len(buf) / 4 * 3
-	for len(src) > 0 {
-		n := min(step, len(src))
-		b64.Encode(buf[:], src[:n])
-		sb.Write(buf[:b64.EncodedLen(n)])
-		src = src[n:]
-	}
-}
-
-// check reads the plaintext layout without keeping anything: whether it is
-// whole and unexpired, its expiry, how many pairs it holds and how many
-// bytes their strings take, JWS values spelt out.
-func check(b []byte, now time.Time) (expires time.Time, n uint64, size int, ok bool) {
 	r := reader{b: b}
 	if r.byte() != version {
-		return expires, 0, 0, false
+		return nil, time.Time{}, false
 	}
 	exp := r.uvarint()
 	if r.bad || exp > math.MaxInt64 || now.Unix() >= int64(exp) {
-		return expires, 0, 0, false
+		return nil, time.Time{}, false
 	}
-	expires = time.Unix(int64(exp), 0)
-	n = r.uvarint()
+	n := r.uvarint()
 	if r.bad || n > uint64(len(r.b)) {
-		return expires, 0, 0, false
+		return nil, time.Time{}, false
 	}
+	// Nothing spells out longer than 4/3 of its bytes, plus two dots and
+	// three partial base64 groups per JWS.
+	buf := make([]byte, 0, len(r.b)/3*4+8*int(n)+4)
+	var endsOnStack [32]int
+	ends := endsOnStack[:0]
 	for range n {
-		size += len(r.bytes())
+		buf = append(buf, r.bytes()...)
+		ends = append(ends, len(buf))
 		switch r.byte() {
 		case kindString:
-			size += len(r.bytes())
+			buf = append(buf, r.bytes()...)
 		case kindJWS:
-			size += len(r.bytes()) + 2
-			for range 3 {
-				size += b64.EncodedLen(len(r.bytes()))
+			buf = append(buf, r.bytes()...)
+			for i := range 3 {
+				if i > 0 {
+					buf = append(buf, '.')
+				}
+				buf = b64.AppendEncode(buf, r.bytes())
 			}
 		default:
-			return expires, 0, 0, false
+			return nil, time.Time{}, false
 		}
 		if r.bad {
-			return expires, 0, 0, false
+			return nil, time.Time{}, false
 		}
+		ends = append(ends, len(buf))
 	}
-	return expires, n, size, len(r.b) == 0
+	if len(r.b) != 0 {
+		return nil, time.Time{}, false
+	}
+	// buf is never written again: the strings share it, as a
+	// strings.Builder's String shares its bytes.
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
+	pairs := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		pairs[i] = all[start:end]
+		start = end
+	}
+	return pairs, time.Unix(int64(exp), 0), true
 }
 
 // reader reads the layout; once a read fails, bad is set and every later
