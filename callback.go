@@ -71,7 +71,9 @@ func (c *Client) HandleSignInCallback(ctx context.Context, r *http.Request) (*Si
 // redirect URI the sign-in used, the issuer parameter (RFC 9207; required
 // when discovery advertises authorization_response_iss_parameter_supported), and any
 // error the provider sent; then it exchanges the code with the PKCE verifier
-// and validates the ID token in full (OpenID Connect Core 3.1.3.7). Only when
+// and validates the ID token in full (OpenID Connect Core 3.1.3.7), with
+// what the sign-in asked for: an auth_time recent enough for
+// SignInOptions.MaxAge, an acr among SignInOptions.ACRValues. Only when
 // all of that passed does it start a new session holding the tokens.
 //
 // A failure is logged to Config.Logger, with the callback's path (never
@@ -153,6 +155,9 @@ func (c *Client) handleSignInCallback(ctx context.Context, callbackURL *url.URL)
 	}
 	claims, err := c.app.verifyIDToken(ctx, m, tok.IDToken, ps.Nonce, tok.AccessToken)
 	if err != nil {
+		return nil, err
+	}
+	if err := ps.checkAuthentication(claims, c.app.s.now(), c.app.s.leeway); err != nil {
 		return nil, err
 	}
 

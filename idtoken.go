@@ -32,12 +32,19 @@ type IDTokenClaims struct {
 	Expiry   time.Time `json:"exp"`
 	IssuedAt time.Time `json:"iat"`
 	// AuthTime is when the user last authenticated; zero when the token
-	// does not say.
-	AuthTime        time.Time `json:"auth_time,omitzero"`
-	Nonce           string    `json:"nonce,omitempty"`
-	AuthorizedParty string    `json:"azp,omitempty"`
-	AtHash          string    `json:"at_hash,omitempty"`
-	SessionID       string    `json:"sid,omitempty"`
+	// does not say. A refresh keeps it (see AuthenticatedWithin).
+	AuthTime time.Time `json:"auth_time,omitzero"`
+	// ACR is the authentication context class the sign-in met (ACR1FA,
+	// ACRMFA); empty when the token does not say, which Logto's do not
+	// unless the sign-in asked for acr_values (SignInOptions.ACRValues).
+	ACR string `json:"acr,omitempty"`
+	// AMR are the authentication methods used, such as "pwd" and "otp"
+	// (RFC 8176); nil when the token does not say.
+	AMR             []string `json:"amr,omitempty"`
+	Nonce           string   `json:"nonce,omitempty"`
+	AuthorizedParty string   `json:"azp,omitempty"`
+	AtHash          string   `json:"at_hash,omitempty"`
+	SessionID       string   `json:"sid,omitempty"`
 
 	// UserClaims are the user's claims, by scope.
 	UserClaims
@@ -155,6 +162,7 @@ func (c *Client) parsedClaims(raw string) (*IDTokenClaims, error) {
 func (c *IDTokenClaims) clone() *IDTokenClaims {
 	cp := *c
 	cp.Audience = slices.Clone(c.Audience)
+	cp.AMR = slices.Clone(c.AMR)
 	cp.Roles = slices.Clone(c.Roles)
 	cp.Organizations = slices.Clone(c.Organizations)
 	cp.OrganizationRoles = slices.Clone(c.OrganizationRoles)
@@ -191,7 +199,8 @@ func (cc *claimsCache) put(raw string, c *IDTokenClaims) {
 
 // verifyIDToken validates an ID token from the token endpoint (OpenID Connect
 // Core 3.1.3.7): signature with an algorithm from discovery against the
-// provider's keys, iss, aud, azp, exp, iat, sub, nonce and at_hash. nonce is
+// provider's keys, iss, aud, azp, exp, iat, auth_time (not in the future),
+// sub, nonce and at_hash. nonce is
 // skipped when empty (a refresh answer carries none). iss and aud are
 // checked first (checkIssuerAudience), so that a token of another tenant or
 // app is named as such.
@@ -219,6 +228,9 @@ func (a *App) verifyIDToken(ctx context.Context, m *metadata, raw, nonce, access
 		return nil, wrapErr(ErrInvalidToken, "no iat claim", nil)
 	case claims.IssuedAt.After(now.Add(s.leeway)):
 		return nil, wrapErr(ErrInvalidToken, "iat is in the future", nil)
+	case claims.AuthTime.After(now.Add(s.leeway)):
+		// It would pass every max_age, and look recent for ever.
+		return nil, wrapErr(ErrInvalidToken, "auth_time is in the future", nil)
 	case len(claims.Audience) > 1 && claims.AuthorizedParty == "":
 		return nil, wrapErr(ErrInvalidToken, "several audiences but no azp claim", nil)
 	case claims.AuthorizedParty != "" && claims.AuthorizedParty != s.appID:

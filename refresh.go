@@ -259,7 +259,11 @@ func (a *App) latestRefreshToken(f *flight, session string) string {
 }
 
 // refreshGrant sends one refresh_token grant and validates a new ID token
-// against the current one (OpenID Connect Core 12.2).
+// against the current one (OpenID Connect Core 12.2): the same issuer,
+// subject and audience, and no later auth_time nor other acr or amr
+// (checkRefreshedAuthentication). A token that fails is refused with
+// ErrInvalidToken, which ends the session: a refreshed session never
+// looks like a fresh sign-in.
 func (a *App) refreshGrant(ctx context.Context, rt, idToken, resource, org string) (*tokenendpoint.Response, time.Time, *IDTokenClaims, error) {
 	m, err := a.metadata(ctx)
 	if err != nil {
@@ -299,6 +303,9 @@ func (a *App) refreshGrant(ctx context.Context, rt, idToken, resource, org strin
 	}
 	if claims.Issuer != old.Issuer || claims.Subject != old.Subject || !slices.Equal(claims.Audience, old.Audience) {
 		return nil, sent, nil, wrapErr(ErrInvalidToken, "the refreshed ID token names another issuer, subject or audience", nil)
+	}
+	if err := checkRefreshedAuthentication(old, claims); err != nil {
+		return nil, sent, nil, err
 	}
 	return tok, sent, claims, nil
 }

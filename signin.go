@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,34 @@ type SignInOptions struct {
 	UILocales string
 	// OrganizationID shows that organization's sign-in experience.
 	OrganizationID string
+	// OneTimeToken signs the user in with a Logto one-time token, the one
+	// a magic link carries; sent as one_time_token. It requires LoginHint,
+	// the email address the token was issued for.
+	OneTimeToken string
+
+	// ACRValues ask for a sign-in of these authentication context classes
+	// (ACR1FA, ACRMFA), in order of preference; sent as the space-separated
+	// acr_values (OpenID Connect Core 3.1.2.1). This is step-up
+	// authentication: an API that answers insufficient_user_authentication
+	// (RFC 9470) names the acr_values it wants. The provider may sign the
+	// user in otherwise, so the callback refuses (ErrInvalidToken) an ID
+	// token whose acr is not one of them, unless ACROptional. Each value is
+	// printable ASCII without spaces, quotes or backslashes; all of them
+	// together, at most 256 bytes.
+	ACRValues []string
+	// ACROptional makes ACRValues a wish: the callback accepts whatever acr
+	// the ID token has, as OpenID Connect treats acr_values (voluntary
+	// claims), and the app reads IDTokenClaims.ACR itself.
+	ACROptional bool
+	// MaxAge, when not nil, is how long ago the user may have
+	// authenticated for this sign-in to do without a new authentication;
+	// sent as max_age in whole seconds, rounded down (OpenID Connect Core
+	// 3.1.2.1). A zero MaxAge, new(time.Duration(0)), asks the user to
+	// authenticate now, whatever session the provider has. The callback
+	// refuses (ErrInvalidToken) an ID token without auth_time, or whose
+	// auth_time is older than max_age plus Config.ClockLeeway allows.
+	// nil sends no max_age. Negative is refused.
+	MaxAge *time.Duration
 	// ReturnTo is a same-origin path ("/account?tab=1") to go back to after
 	// the callback, of at most MaxReturnPathBytes; it is returned by
 	// HandleSignInCallback.
@@ -54,7 +83,7 @@ var reservedParams = []string{
 	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "resource", "request", "request_uri",
 	"first_screen", "interaction_mode", "identifier", "direct_sign_in", "login_hint",
-	"ui_locales", "organization_id",
+	"ui_locales", "organization_id", "one_time_token", "acr_values", "max_age",
 }
 
 var knownFirstScreens = []string{
@@ -69,6 +98,11 @@ type pendingSignIn struct {
 	RedirectURI string `json:"r"`
 	ReturnTo    string `json:"t,omitempty"`
 	Created     int64  `json:"c"` // Unix nanoseconds, to order several per second
+	// MaxAge is the max_age sent, in seconds; nil when none was.
+	MaxAge *int64 `json:"m,omitempty"`
+	// ACR are the acr values the ID token's acr must be one of; empty when
+	// none were asked for, or only as a wish (ACROptional).
+	ACR []string `json:"a,omitempty"`
 }
 
 const (
@@ -115,7 +149,14 @@ func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error)
 		return "", err
 	}
 	now := s.now().UnixNano()
-	pending[state] = pendingSignIn{Verifier: verifier, Nonce: nonce, RedirectURI: redirectURI, ReturnTo: opts.ReturnTo, Created: now}
+	ps := pendingSignIn{Verifier: verifier, Nonce: nonce, RedirectURI: redirectURI, ReturnTo: opts.ReturnTo, Created: now}
+	if opts.MaxAge != nil {
+		ps.MaxAge = new(maxAgeSeconds(*opts.MaxAge))
+	}
+	if !opts.ACROptional {
+		ps.ACR = slices.Clone(opts.ACRValues)
+	}
+	pending[state] = ps
 	if err := c.savePending(ctx, pending); err != nil {
 		return "", err
 	}
@@ -156,6 +197,11 @@ func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error)
 	setIf(q, "login_hint", opts.LoginHint)
 	setIf(q, "ui_locales", opts.UILocales)
 	setIf(q, "organization_id", opts.OrganizationID)
+	setIf(q, "one_time_token", opts.OneTimeToken)
+	setIf(q, "acr_values", strings.Join(opts.ACRValues, " "))
+	if ps.MaxAge != nil {
+		q.Set("max_age", strconv.FormatInt(*ps.MaxAge, 10))
+	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
@@ -200,6 +246,15 @@ func (c *Client) checkSignInOptions(redirectURI string, o *SignInOptions) error 
 		bad("return path has %d bytes; at most %d are kept", n, MaxReturnPathBytes)
 	} else if o.ReturnTo != "" && !IsSafeReturnPath(o.ReturnTo) {
 		bad("return path %q is not a same-origin relative path", o.ReturnTo)
+	}
+	if o.OneTimeToken != "" && o.LoginHint == "" {
+		bad("a one-time token needs LoginHint, the email address it was issued for")
+	}
+	if err := checkACRValues(o.ACRValues); err != nil {
+		bad("%v", err)
+	}
+	if o.MaxAge != nil && *o.MaxAge < 0 {
+		bad("MaxAge %v is negative", *o.MaxAge)
 	}
 	for k := range o.ExtraParams {
 		if slices.Contains(reservedParams, k) {
@@ -304,8 +359,10 @@ func encodePending(pending map[string]pendingSignIn) (string, error) {
 // session that does not fit where it is kept: it drops the oldest sign-in
 // while more than one is left, then the newest one's return path, so the
 // sign-in started last still completes (landing on the default page at
-// worst). An unreadable value, which loadPending reads as none, is dropped
-// ("" is returned). It reports false when there is nothing left to take.
+// worst). What the callback checks (max_age, acr values) is never taken:
+// a sign-in would then pass with less than it asked for. An unreadable
+// value, which loadPending reads as none, is dropped ("" is returned). It
+// reports false when there is nothing left to take.
 func shrinkPending(raw string) (string, bool) {
 	pending := map[string]pendingSignIn{}
 	if json.Unmarshal([]byte(raw), &pending) != nil {

@@ -6,9 +6,12 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/seed098cf14d/logto/internal/httpx"
@@ -54,12 +57,28 @@ func (h *WebHandlers) Client(w http.ResponseWriter, r *http.Request) *Client {
 
 // SignIn redirects to the provider. The query may carry return_to (honoured
 // only when IsSafeReturnPath), interaction_mode and first_screen (honoured
-// when they are values Logto knows).
+// when they are values Logto knows), and, for step-up authentication,
+// acr_values and max_age, which are passed on to the provider and then
+// checked at the callback (SignInOptions.ACRValues and MaxAge):
+//   - max_age is a whole number of seconds, 0 or more, in decimal digits;
+//     a larger one than SignInOptions.MaxAge gives way to it;
+//   - acr_values are space-separated, each printable ASCII without quotes
+//     or backslashes, all of them at most 256 bytes; with
+//     SignInOptions.ACRValues set, each must be one of those.
+//
+// A link can so ask for a fresher or stronger sign-in than the defaults,
+// never a weaker one. Either parameter given more than once, or a value
+// that does not fit, is answered 400 (ErrInvalidRequest, through
+// WriteError); an empty one counts as absent.
 func (h *WebHandlers) SignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		opts := h.SignInOptions
 		q := r.URL.Query()
+		if err := stepUpFromQuery(q, &opts); err != nil {
+			h.WriteError(w, r, err)
+			return
+		}
 		if rt := q.Get("return_to"); IsSafeReturnPath(rt) {
 			opts.ReturnTo = rt
 		}
@@ -81,6 +100,58 @@ func (h *WebHandlers) SignIn() http.Handler {
 		}
 		http.Redirect(w, r, authURL, http.StatusFound)
 	})
+}
+
+// stepUpFromQuery sets opts' ACRValues and MaxAge from a sign-in link's
+// acr_values and max_age, narrowing the defaults opts holds.
+func stepUpFromQuery(q url.Values, opts *SignInOptions) error {
+	for _, k := range []string{"acr_values", "max_age"} {
+		if len(q[k]) > 1 {
+			return wrapErr(ErrInvalidRequest, k+" is given more than once", nil)
+		}
+	}
+	if v := q.Get("max_age"); v != "" {
+		secs, ok := parseMaxAge(v)
+		if !ok {
+			return wrapErr(ErrInvalidRequest, fmt.Sprintf("max_age %q is not a whole number of seconds, 0 or more", v), nil)
+		}
+		if d := time.Duration(secs) * time.Second; opts.MaxAge == nil || d < *opts.MaxAge {
+			opts.MaxAge = &d
+		}
+	}
+	if v := q.Get("acr_values"); v != "" {
+		values := strings.Fields(v)
+		if err := checkACRValues(values); err != nil {
+			return wrapErr(ErrInvalidRequest, "acr_values", err)
+		}
+		for _, a := range values {
+			if len(opts.ACRValues) > 0 && !slices.Contains(opts.ACRValues, a) {
+				return wrapErr(ErrInvalidRequest, fmt.Sprintf("acr_values: %q is not one of the app's %q", a, opts.ACRValues), nil)
+			}
+		}
+		opts.ACRValues = values
+	}
+	return nil
+}
+
+// maxMaxAgeDigits bounds the digits of a max_age read from a link: 18
+// always fit an int64, and 10 already make three centuries.
+const maxMaxAgeDigits = 10
+
+// parseMaxAge reads a max_age: decimal digits only (no sign, no space),
+// small enough that its seconds make a time.Duration.
+func parseMaxAge(v string) (int64, bool) {
+	if v == "" || len(v) > maxMaxAgeDigits {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	return n, n <= int64(math.MaxInt64/time.Second)
 }
 
 // Callback completes the sign-in and redirects to the saved return path or

@@ -41,8 +41,12 @@ type grant struct {
 	resources []string // resource indicators of the authorization request
 	nonce     string
 	authTime  time.Time
-	offline   bool // refresh tokens may be issued
-	revoked   bool // every token of the grant is dead
+	// acr and amr say how the user signed in (see authentication); ""
+	// and nil when the request asked for no acr_values.
+	acr     string
+	amr     []string
+	offline bool // refresh tokens may be issued
+	revoked bool // every token of the grant is dead
 	// refreshRevoked: the refresh tokens are dead (revocation endpoint),
 	// the access tokens live on.
 	refreshRevoked bool
@@ -108,6 +112,7 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	req.resources = dedupe(q["resource"])
 	req.nonce = q.Get("nonce")
 	req.challenge = q.Get("code_challenge")
+	req.acrValues = strings.Fields(q.Get("acr_values"))
 	prompts := strings.Fields(q.Get("prompt"))
 	req.offline = slices.Contains(req.scopes, ScopeOfflineAccess) && slices.Contains(prompts, "consent")
 
@@ -133,7 +138,8 @@ type authRequest struct {
 	resources   []string // deduplicated
 	nonce       string
 	challenge   string
-	offline     bool // refresh tokens may be issued
+	acrValues   []string // in order of preference
+	offline     bool     // refresh tokens may be issued
 }
 
 // fail redirects to the client with an OAuth error, the state and the
@@ -154,7 +160,9 @@ func (req *authRequest) fail(w http.ResponseWriter, code, desc, uri string) {
 
 // issueCode approves req: it records a grant and its code, and redirects
 // to the client with them. extra is the Options.ExtraUsers entry the
-// grant is for; nil means the main user.
+// grant is for; nil means the main user. The user authenticates now, with
+// the second factor when req's acr_values ask for it and the user has one:
+// the provider keeps no sign-in of its own, so every max_age is met.
 func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest, extra *User) {
 	now := p.now()
 	g := &grant{
@@ -169,7 +177,9 @@ func (p *Provider) issueCode(w http.ResponseWriter, req *authRequest, extra *Use
 	}
 	code := randomToken(32)
 	p.mu.Lock()
-	g.subject = p.userLocked(g).Subject
+	u := p.userLocked(g)
+	g.subject = u.Subject
+	g.acr, g.amr = authentication(req.acrValues, u)
 	p.grants[g.id] = g
 	p.codes[code] = &authCode{
 		grantID:     g.id,
@@ -246,6 +256,9 @@ func (p *Provider) checkAuthorizeParams(q url.Values) *oauthError {
 	}
 	if slices.Contains(prompts, "none") && len(prompts) > 1 {
 		return errInvalidRequest("prompt none must only be used alone")
+	}
+	if ma := q.Get("max_age"); ma != "" && !validMaxAge(ma) {
+		return errInvalidRequest("max_age must be a non-negative integer")
 	}
 	return nil
 }

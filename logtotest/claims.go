@@ -84,7 +84,7 @@ func (p *Provider) idTokenClaimsLocked(g *grant, iss string, now time.Time, with
 	c["aud"] = g.clientID
 	c["iat"] = now.Unix()
 	c["exp"] = now.Add(p.opts.IDTokenTTL).Unix()
-	c["auth_time"] = g.authTime.Unix()
+	addAuthentication(c, g.authTime, g.acr, g.amr)
 	c["sid"] = g.sessionID()
 	if withNonce && g.nonce != "" {
 		c["nonce"] = g.nonce

@@ -14,7 +14,7 @@ var supportedScopes = []string{
 
 // supportedClaims are the claims discovery advertises.
 var supportedClaims = []string{
-	"sub", "iss", "aud", "exp", "iat", "auth_time", "sid", "nonce", "at_hash",
+	"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "sid", "nonce", "at_hash",
 	"name", "username", "picture", "email", "email_verified", "phone_number",
 	"phone_number_verified", "roles", "organizations", "organization_roles",
 	"custom_data", "identities", "organization_data",
@@ -57,6 +57,7 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange, GrantTypeDeviceCode},
 		"scopes_supported":                               supportedScopes,
 		"claims_supported":                               supportedClaims,
+		"acr_values_supported":                           []string{ACR1FA, ACRMFA},
 		"subject_types_supported":                        []string{"public"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"id_token_signing_alg_values_supported":          []string{alg},

@@ -22,6 +22,13 @@
 // refresh-token rotation where reuse revokes the whole grant, and the
 // userinfo-only claims custom_data, identities and organization_data.
 //
+// Step-up authentication works as with Logto: acr_values (of [ACR1FA] and
+// [ACRMFA]) make the ID token and the JWT access tokens of the sign-in say
+// acr and amr, ACRMFA only for a user with User.MFA; auth_time is when the
+// sign-in happened, and refreshes keep it. The provider keeps no sign-in of
+// its own, so every sign-in authenticates the user afresh and any max_age
+// is met.
+//
 // By default there is no sign-in page: every valid authorization request is
 // approved at once for the configured [User], which is what tests want.
 // Counters ([Provider.Requests], [Provider.Grants]), recorded requests and

@@ -67,6 +67,12 @@ type User struct {
 	CustomData map[string]any
 	// Identities is userinfo's identities (scope identities).
 	Identities map[string]any
+	// MFA says the user has a second factor (an authenticator app, say),
+	// which a sign-in uses when its acr_values ask for [ACRMFA]: the
+	// tokens then say acr ACRMFA and amr ["pwd","otp"]. Without it such a
+	// sign-in is [ACR1FA] with amr ["pwd"]: acr_values only ask, and the
+	// tokens tell what happened. [DefaultUser] has it; [SecondUser] has not.
+	MFA bool
 }
 
 // DefaultUser returns the user signed in when Options.User is nil.
@@ -79,6 +85,7 @@ func DefaultUser() User {
 		EmailVerified:     true,
 		Organizations:     []string{DefaultOrganization},
 		OrganizationRoles: []string{DefaultOrganization + ":admin"},
+		MFA:               true,
 	}
 }
 

@@ -201,6 +201,7 @@ func TestDiscovery(t *testing.T) {
 		"grant_types_supported":                 "refresh_token",
 		"scopes_supported":                      "urn:logto:scope:organizations",
 		"claims_supported":                      "email_verified",
+		"acr_values_supported":                  logtotest.ACRMFA,
 		"token_endpoint_auth_methods_supported": "client_secret_basic",
 	} {
 		list, _ := d[k].([]any)

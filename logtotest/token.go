@@ -284,6 +284,7 @@ func (p *Provider) refreshGrantLocked(form url.Values, clientID, iss string, now
 			resource: resource,
 			orgID:    orgID,
 			scopes:   grantedScopes(allowed, g.scopes, requested),
+			auth:     g,
 		}, iss, now)
 	}
 	p.idTokenLocked(plan, g, iss, now, false)
@@ -299,6 +300,9 @@ type apiToken struct {
 	orgID    string // "" for a token that is not an organization's
 	scopes   []string
 	actor    string // act.sub of a delegated token (RFC 8693), or ""
+	// auth is the grant of a user's sign-in whose auth_time, acr and amr
+	// the token carries (RFC 9068 section 2.2.1, RFC 9470); nil for none.
+	auth *grant
 }
 
 // jwtAccessLocked plans a JWT access token: aud is the resource or, with
@@ -326,6 +330,9 @@ func (p *Provider) jwtAccessLocked(plan *tokenPlan, t apiToken, iss string, now 
 	}
 	if t.actor != "" {
 		plan.atClaims["act"] = map[string]any{"sub": t.actor}
+	}
+	if t.auth != nil {
+		addAuthentication(plan.atClaims, t.auth.authTime, t.auth.acr, t.auth.amr)
 	}
 	plan.atSigner = p.signerLocked(p.faults.AccessTokenSigning)
 }
