@@ -476,21 +476,22 @@ func exampleBinary(t testing.TB, name string) string {
 	return path
 }
 
+// appVariables are the example's environment variables (CONTRACT.md, and
+// the few the example reads besides): runApp passes none of them on from
+// the test's own environment.
+var appVariables = []string{
+	"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "LOGTO_SCOPES", "LOGTO_RESOURCES",
+	"BASE_URL", "ADDR", "SESSION_SECRET", "REDIS_URL", "SESSION_STORE",
+	"SESSION_MAX_AGE", "SESSION_IDLE_TIMEOUT", "API_AUDIENCE", "DEV_PROVIDER_AUTO_APPROVE",
+}
+
 // startApp runs the example app against p as a separate process. Its
 // environment is LOGTO_ENDPOINT, LOGTO_APP_ID, LOGTO_APP_SECRET, BASE_URL
 // (where p's redirect URI points), LOGTO_RESOURCES=https://api.example.com
 // and LOGTO_SCOPES="email custom_data urn:logto:scope:organizations",
-// overridden by env. It waits for the line with its URL on stdout and stops
-// the app on cleanup; a data race the app reports fails the test.
-// appVariables are the example's environment variables (CONTRACT.md).
-var appVariables = []string{
-	"LOGTO_ENDPOINT", "LOGTO_APP_ID", "LOGTO_APP_SECRET", "LOGTO_SCOPES", "LOGTO_RESOURCES",
-	"BASE_URL", "ADDR", "SESSION_SECRET", "REDIS_URL",
-}
-
+// overridden by env (runApp).
 func startApp(t testing.TB, p *Provider, env map[string]string) *App {
 	t.Helper()
-	bin := appBinary(t)
 	base := strings.TrimSuffix(p.redirectURI, "/callback")
 	if u, err := url.Parse(base); err != nil || u.Path != "" || u.Host == "" {
 		base = fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
@@ -506,6 +507,16 @@ func startApp(t testing.TB, p *Provider, env map[string]string) *App {
 	for k, v := range env {
 		vars[k] = v
 	}
+	return runApp(t, vars)
+}
+
+// runApp runs the example app as a separate process configured by vars
+// and nothing else of appVariables. It waits for the line with its URL
+// (BASE_URL) on stdout and stops the app on cleanup; a data race the app
+// reports fails the test.
+func runApp(t testing.TB, vars map[string]string) *App {
+	t.Helper()
+	bin := appBinary(t)
 	a := &App{Base: strings.TrimRight(vars["BASE_URL"], "/")}
 	cmd := exec.Command(bin)
 	// The app's configuration is exactly vars: none of the contract's
