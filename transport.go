@@ -57,6 +57,11 @@ func (s *tokenSource) Token() (*oauth2.Token, error) {
 // anything is sent; a redirect to another origin is followed without the
 // token. A token failure is returned as the request's error, unwrapped by
 // *url.Error for errors.Is.
+//
+// An API that answers 401 with a step-up challenge (RFC 9470:
+// error="insufficient_user_authentication") fails the request with a
+// *StepUpRequiredError (AsStepUp finds it): send the user to a sign-in with
+// its Challenge's SignInOptions, and come back.
 func (c *Client) Transport(resource string, base http.RoundTripper, origins ...string) http.RoundTripper {
 	if len(origins) == 0 {
 		origins = []string{resource}
@@ -65,6 +70,12 @@ func (c *Client) Transport(resource string, base http.RoundTripper, origins ...s
 	t.Base = base
 	t.What = fmt.Sprintf("the access token for %q", resource)
 	t.AllowHTTP = c.app.s.allowHTTP
+	t.Refused = func(resp *http.Response) error {
+		if ch, ok := ParseStepUpChallenge(resp); ok {
+			return &StepUpRequiredError{Challenge: ch}
+		}
+		return nil
+	}
 	var mu sync.Mutex // a Client over a per-request Storage is not safe for concurrent use
 	t.Token = func(ctx context.Context) (string, error) {
 		mu.Lock()

@@ -31,6 +31,10 @@ type Transport struct {
 	// is then sent once more with a fresh one, if its body can be sent
 	// again (no body, or http.Request.GetBody).
 	Drop func(token string)
+	// Refused, when set, looks at a 401 answer first: an error from it is
+	// the request's error (the answer is closed), with no retry. For a 401
+	// that a new token cannot cure, such as a step-up challenge.
+	Refused func(resp *http.Response) error
 	// AllowHTTP lets the token travel over http to any host, not only to
 	// loopback ones.
 	AllowHTTP bool
@@ -88,8 +92,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := base.RoundTrip(r)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || t.Drop == nil {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
+	}
+	if t.Refused != nil {
+		if err := t.Refused(resp); err != nil {
+			drain(resp)
+			return nil, err
+		}
+	}
+	if t.Drop == nil {
+		return resp, nil
 	}
 	// The API refused the token (revoked, roles changed, keys rotated):
 	// once, with a fresh one, when the request can be sent again.
