@@ -210,3 +210,49 @@ func SubjectAndSession(token string) (sub, sid string) {
 	sid, _ = c.Sid.(string)
 	return sub, sid
 }
+
+// Lax claims read a malformed value as absent instead of failing the whole
+// claims set. They are for claims whose absence can only deny (acr, amr,
+// auth_time: a route that asks for them refuses a token without them), so
+// that a provider's odd value for one does not make an otherwise valid
+// token useless on every route, and can never grant anything.
+type (
+	// LaxString is a string claim; any other JSON value reads as "".
+	LaxString string
+	// LaxStrings is an array-of-strings claim; any other JSON value
+	// (a lone string included) reads as nil.
+	LaxStrings []string
+	// LaxDate is a NumericDate claim; a value NumericDate refuses reads as
+	// the zero time.
+	LaxDate struct{ time.Time }
+)
+
+// UnmarshalJSON never fails.
+func (s *LaxString) UnmarshalJSON(b []byte) error {
+	var v string
+	if json.Unmarshal(b, &v) != nil {
+		v = ""
+	}
+	*s = LaxString(v)
+	return nil
+}
+
+// UnmarshalJSON never fails.
+func (s *LaxStrings) UnmarshalJSON(b []byte) error {
+	var v []string
+	if json.Unmarshal(b, &v) != nil {
+		v = nil
+	}
+	*s = v
+	return nil
+}
+
+// UnmarshalJSON never fails.
+func (d *LaxDate) UnmarshalJSON(b []byte) error {
+	var n NumericDate
+	if n.UnmarshalJSON(b) != nil {
+		n = NumericDate{}
+	}
+	d.Time = n.Time
+	return nil
+}
