@@ -32,6 +32,17 @@
 // Middleware and Validate refuse any token with organization_id: a route
 // that knows no organization would grant them everywhere.
 //
+// Step-up authentication (RFC 9470): RequireUserAuthentication, after
+// Middleware, asks for a token from a sign-in of a given strength (acr,
+// such as Logto's "urn:logto:acr:mfa") or recentness (auth_time), and
+// answers the others 401 insufficient_user_authentication with the
+// acr_values and max_age a client needs to sign the user in again:
+//
+//	mfa := apiauth.RequireUserAuthentication(apiauth.AuthenticationRequirement{
+//		ACRValues: []string{"urn:logto:acr:mfa"},
+//	})
+//	mux.Handle("POST /api/transfers", v.Middleware(mfa(h)))
+//
 // Refused requests are answered in a few generic words; with
 // Config.Logger set, the reason (never the token) goes to the server's log.
 //
