@@ -43,6 +43,36 @@
 //	})
 //	mux.Handle("POST /api/transfers", v.Middleware(mfa(h)))
 //
+// Protected Resource Metadata (RFC 9728): ResourceMetadataHandler serves
+// the API's metadata document, which names Logto as the authorization
+// server for the API; with Config.Metadata.BaseURL set, every challenge
+// (401, and 403 insufficient_scope) carries
+// resource_metadata="<metadata URL>", so a client that knows only the
+// API's URL can find where to get a token.
+//
+// # Protecting an MCP server
+//
+// The Model Context Protocol's authorization builds on exactly this: an
+// AI client calls the MCP server's HTTP endpoint without a token, reads
+// resource_metadata in the 401, fetches the metadata, finds Logto's issuer
+// in authorization_servers, discovers Logto's endpoints from the issuer's
+// /.well-known/openid-configuration, signs the user in with the MCP
+// server's URL as the resource (RFC 8707), and calls again with the
+// token. For that:
+//
+//   - register the MCP server in Logto as an API resource whose indicator
+//     is the server's URL as clients call it, and make that
+//     Config.Audience and Config.Metadata.BaseURL: a client checks that
+//     the metadata's resource is the URL it called (RFC 9728 section 3.3);
+//   - serve ResourceMetadataHandler at ResourceMetadataURL's path, without
+//     Middleware;
+//   - wrap the MCP endpoint with Middleware (and RequireScopes for the
+//     scopes the server's tools need, listed in Config.Metadata.Scopes).
+//
+// How the AI client gets its client ID (an app registered in Logto
+// beforehand, say) is between it and Logto. The package-level Example_mcp
+// shows the wiring.
+//
 // Refused requests are answered in a few generic words; with
 // Config.Logger set, the reason (never the token) goes to the server's log.
 //

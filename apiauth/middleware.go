@@ -105,12 +105,12 @@ func (v *Validator) middleware(next http.Handler, routeOf func(*http.Request) ro
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := bearer(r)
 		if err != nil {
-			refuse(v.logger, w, r, err)
+			v.refuse(w, r, err)
 			return
 		}
 		c, err := v.validate(r.Context(), raw, routeOf(r))
 		if err != nil {
-			refuse(v.logger, w, r, err)
+			v.refuse(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, v.withClaims(r, c))
@@ -175,11 +175,11 @@ func requireClaims(name string, check func(*Validator, *Claims) error) func(http
 			if !ok || v == nil {
 				// Fail closed. No Validator is in reach to say whose logger
 				// to use; the default one is seen by whoever runs the app.
-				refuse(slog.Default(), w, r, middlewareMissing(name))
+				refuse(slog.Default(), "", w, r, middlewareMissing(name))
 				return
 			}
 			if err := check(v, c); err != nil {
-				refuse(v.logger, w, r, err)
+				v.refuse(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -187,12 +187,20 @@ func requireClaims(name string, check func(*Validator, *Claims) error) func(http
 	}
 }
 
+// refuse logs why r is turned away to v's logger and answers it as
+// v.WriteError does.
+func (v *Validator) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	refuse(v.logger, v.metadataURL, w, r, err)
+}
+
 // refuse logs why r is turned away (Config.Logger describes the levels),
-// then answers it as WriteError does. The record holds the method, the
+// then answers it as WriteError does, naming the resource metadata at
+// metadataURL, if any, in the challenge. The record holds the method, the
 // path (not the query), the status and the error, whose text never holds
 // the token.
-func refuse(l *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+func refuse(l *slog.Logger, metadataURL string, w http.ResponseWriter, r *http.Request, err error) {
 	a := answerFor(err)
+	a.metadata = metadataURL
 	ctx := r.Context()
 	if level := logLevel(err); l.Enabled(ctx, level) {
 		var mm middlewareMissing
@@ -266,8 +274,18 @@ func hasScopes(c *Claims, scopes []string, anyOf bool) bool {
 //     alone): 500 server_error, with no challenge: the server's fault.
 //
 // It logs nothing; the middlewares log before they call it.
+// Validator.WriteError adds the resource metadata to the challenge.
 func WriteError(w http.ResponseWriter, err error) {
 	answerFor(err).write(w)
+}
+
+// WriteError is the package's WriteError with, when Config.Metadata has a
+// BaseURL, resource_metadata in every challenge (RFC 9728 section 5.1), as
+// the middlewares answer: for an app that calls Validate itself.
+func (v *Validator) WriteError(w http.ResponseWriter, err error) {
+	a := answerFor(err)
+	a.metadata = v.metadataURL
+	a.write(w)
 }
 
 // answer is the HTTP answer to a refusal.
@@ -277,6 +295,7 @@ type answer struct {
 	desc      string
 	challenge string // WWW-Authenticate; "" for none
 	retry     bool   // Retry-After: 10
+	metadata  string // the resource metadata's URL, for the challenge; "" for none
 }
 
 // answerFor maps err to its answer, as WriteError describes.
@@ -318,7 +337,11 @@ func answerFor(err error) answer {
 
 func (a answer) write(w http.ResponseWriter) {
 	if a.challenge != "" {
-		w.Header().Set("WWW-Authenticate", a.challenge)
+		c := a.challenge
+		if a.metadata != "" {
+			c += `, resource_metadata="` + quote(a.metadata) + `"`
+		}
+		w.Header().Set("WWW-Authenticate", c)
 	}
 	if a.retry {
 		w.Header().Set("Retry-After", "10")

@@ -39,6 +39,11 @@ type Config struct {
 	// ClockLeeway is the clock skew tolerated on exp, nbf and iat; zero means
 	// DefaultClockLeeway. It must not be negative.
 	ClockLeeway time.Duration
+	// Metadata describes the API in its OAuth 2.0 Protected Resource
+	// Metadata (RFC 9728), which ResourceMetadataHandler serves; with its
+	// BaseURL, every challenge names the document. Optional.
+	Metadata ResourceMetadata
+
 	// HTTPClient fetches discovery and keys; nil means a client with a 10 s
 	// timeout.
 	HTTPClient *http.Client
@@ -68,7 +73,8 @@ type Config struct {
 	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
 	// The key set then crosses the network in clear text, and whoever sits
 	// on the path can substitute their own keys and mint any token: use it
-	// only inside a private test network.
+	// only inside a private test network. It also lets Config.Metadata
+	// name http URLs, which clients would then send tokens to in clear.
 	InsecureAllowHTTP bool
 }
 
@@ -81,6 +87,9 @@ type Validator struct {
 	client   *http.Client
 	now      func() time.Time
 	logger   *slog.Logger // never nil
+
+	metadataURL string // resource_metadata of every challenge; "" for none
+	metadataDoc []byte // what ResourceMetadataHandler serves
 
 	keys   discovery.Cache[*jwks.Set] // the provider's key set, once discovered
 	keySet atomic.Pointer[jwks.Set]   // the same set, for cache hits without a lock
@@ -108,6 +117,8 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if cfg.ClockLeeway < 0 {
 		bad("ClockLeeway must not be negative")
 	}
+	metadataURL, mdProblems := checkMetadata(cfg.Metadata, cfg.InsecureAllowHTTP)
+	problems = append(problems, mdProblems...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
@@ -119,7 +130,10 @@ func NewValidator(cfg Config) (*Validator, error) {
 		now:      cfg.Now,
 		cache:    newVerifiedCache(defaultCacheSize),
 		logger:   cfg.Logger,
+
+		metadataURL: metadataURL,
 	}
+	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuer)
 	if v.logger == nil {
 		v.logger = slog.New(slog.DiscardHandler)
 	}
