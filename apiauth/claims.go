@@ -119,9 +119,9 @@ func (c *Claims) AMR() []string { return slices.Clone(c.data().amr) }
 // actively (a refresh keeps it); the zero time when absent or malformed.
 func (c *Claims) AuthTime() time.Time { return c.data().authTime }
 
-// Unmarshal decodes the token's whole claims set (its JWT payload, as
-// checked) into v with encoding/json, for claims this type has no field
-// for. Each call decodes afresh: v is the caller's own.
+// Unmarshal decodes the token's whole claims set (a JWT's payload, or an
+// opaque token's introspection answer, as checked) into v with
+// encoding/json, for claims this type has no field for. Each call decodes afresh: v is the caller's own.
 func (c *Claims) Unmarshal(v any) error { return json.Unmarshal(c.data().payload, v) }
 
 // RequireOrganization checks that the token belongs to organization id.
@@ -165,6 +165,22 @@ type payload struct {
 	ACR      jwt.LaxString  `json:"acr"`
 	AMR      jwt.LaxStrings `json:"amr"`
 	AuthTime jwt.LaxDate    `json:"auth_time"`
+}
+
+// checkTimes checks the token's exp (required), nbf and iat at now, with
+// leeway for clock skew.
+func (p *payload) checkTimes(now time.Time, leeway time.Duration) error {
+	switch {
+	case p.Expiry.IsZero():
+		return invalid("no expiry")
+	case !now.Before(p.Expiry.Add(leeway)):
+		return invalid("token expired")
+	case !p.NotBefore.IsZero() && p.NotBefore.After(now.Add(leeway)):
+		return invalid("token not yet valid")
+	case !p.IssuedAt.IsZero() && p.IssuedAt.After(now.Add(leeway)):
+		return invalid("token issued in the future")
+	}
+	return nil
 }
 
 // claims makes the shared, read-only form of a checked token whose JWT

@@ -24,6 +24,17 @@
 // provider's key set (as last fetched), so repeated requests with the same
 // token skip the signature check.
 //
+// Opaque (non-JWT) access tokens are refused unless Config.Introspection
+// holds the API's client credentials: they are then checked at the
+// provider's introspection endpoint (RFC 7662) and must pass what a JWT
+// passes (active, token_type Bearer, aud holding Config.Audience, exp, iss
+// when present). One request per token at a time, however many requests
+// bring it; an active answer is remembered until the token's exp, at most
+// Introspection.CacheTTL (5 minutes by default), a refusal for
+// IntrospectionNegativeTTL; a provider that cannot answer is an outage
+// (503), never the client's fault. A bearer value with the shape of a JWT
+// is never sent to the provider.
+//
 // Organizations: Logto issues two kinds of tokens for them. An organization
 // token has aud "urn:logto:organization:<id>" (OrganizationMiddleware); an
 // organization-scoped token of an API resource has the API as aud and an
@@ -76,6 +87,7 @@
 // Refused requests are answered in a few generic words; with
 // Config.Logger set, the reason (never the token) goes to the server's log.
 //
-// Non-goals: opaque tokens and token introspection, revocation (a revoked
-// JWT stays valid until it expires), DPoP and mTLS-bound tokens.
+// Non-goals: revocation of JWTs (a revoked JWT stays valid until it
+// expires; a revoked opaque token until its cached answer ends), DPoP and
+// mTLS-bound tokens (an introspected token bound to a key is refused).
 package apiauth

@@ -267,9 +267,10 @@ func hasScopes(c *Claims, scopes []string, anyOf bool) bool {
 //   - ErrInsufficientUserAuthentication: 401
 //     insufficient_user_authentication with the acr_values and max_age the
 //     route wants (RFC 9470 section 3);
-//   - ErrProvider: 503 temporarily_unavailable. The provider's keys cannot
-//     be had, so no token can be judged; this is an outage, not the
-//     client's fault, and the client may retry.
+//   - ErrProvider: 503 temporarily_unavailable. The provider's keys, or
+//     its introspection endpoint, cannot be had, so the token cannot be
+//     judged; this is an outage, not the client's fault, and the client
+//     may retry.
 //   - a handler that needs Middleware running without it (RequireScopes
 //     alone): 500 server_error, with no challenge: the server's fault.
 //
@@ -326,7 +327,7 @@ func answerFor(err error) answer {
 		return answer{status: http.StatusUnauthorized, code: code, desc: ue.description(),
 			challenge: challenge(code, ue.description(), ", "+ue.req.params())}
 	case errors.Is(err, ErrProvider):
-		return answer{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "the token signing keys are unavailable", retry: true}
+		return answer{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "the authorization server cannot be reached to check the token", retry: true}
 	case errors.As(err, &te):
 		return answer{status: http.StatusUnauthorized, code: "invalid_token", desc: te.reason, challenge: challenge("invalid_token", te.reason, "")}
 	default:

@@ -44,6 +44,13 @@ type Config struct {
 	// BaseURL, every challenge names the document. Optional.
 	Metadata ResourceMetadata
 
+	// Introspection, with client credentials, lets opaque (non-JWT) access
+	// tokens in: they are checked at the provider's introspection endpoint
+	// (RFC 7662) and must pass the checks a JWT passes (aud holding
+	// Audience, exp, iss when present). Without it, opaque tokens are
+	// refused. Optional.
+	Introspection Introspection
+
 	// HTTPClient fetches discovery and keys; nil means a client with a 10 s
 	// timeout.
 	HTTPClient *http.Client
@@ -91,9 +98,11 @@ type Validator struct {
 	metadataURL string // resource_metadata of every challenge; "" for none
 	metadataDoc []byte // what ResourceMetadataHandler serves
 
-	keys   discovery.Cache[*jwks.Set] // the provider's key set, once discovered
-	keySet atomic.Pointer[jwks.Set]   // the same set, for cache hits without a lock
-	cache  *verifiedCache
+	provider discovery.Cache[*providerInfo] // key set and introspection, once discovered
+	keySet   atomic.Pointer[jwks.Set]       // the key set, for cache hits without a lock
+	cache    *verifiedCache
+
+	introspection *introspector // nil without Config.Introspection
 
 	verifies atomic.Int64 // signature checks done, for tests
 }
@@ -119,6 +128,7 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	metadataURL, mdProblems := checkMetadata(cfg.Metadata, cfg.InsecureAllowHTTP)
 	problems = append(problems, mdProblems...)
+	problems = append(problems, cfg.Introspection.check()...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
@@ -132,6 +142,8 @@ func NewValidator(cfg Config) (*Validator, error) {
 		logger:   cfg.Logger,
 
 		metadataURL: metadataURL,
+
+		introspection: newIntrospector(cfg.Introspection),
 	}
 	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuer)
 	if v.logger == nil {
@@ -143,17 +155,20 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.now == nil {
 		v.now = time.Now
 	}
-	v.keys.Load = v.loadKeys
-	v.keys.Now = v.now
+	v.provider.Load = v.loadProvider
+	v.provider.Now = v.now
 	return v, nil
 }
 
-// Validate checks raw, a compact JWS access token of the API (aud holding
-// Config.Audience), and returns its claims. A token scoped to an
+// Validate checks raw, an access token of the API (aud holding
+// Config.Audience), and returns its claims. A JWT (RFC 9068) is checked
+// here, with the provider's keys; an opaque token, with
+// Config.Introspection, at the provider's introspection endpoint. A token scoped to an
 // organization (with an organization_id claim) is refused: its scopes are
 // what the user may do in that organization; ValidateOrganizationResource
 // takes it. Errors wrap ErrInvalidToken when the token is at fault and
-// ErrProvider when the provider's keys cannot be had.
+// ErrProvider when the provider's keys or its introspection endpoint
+// cannot be had.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	return own(v.validate(ctx, raw, v.resourceRoute()))
 }
@@ -207,7 +222,7 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	now := v.now()
 	key := tokenKey(raw)
 	if e, ok := v.cache.get(key, now); ok {
-		if ks := v.keySet.Load(); ks != nil && ks.Holds(e.thumb) {
+		if ks := v.keySet.Load(); e.thumb == "" || ks != nil && ks.Holds(e.thumb) {
 			// The cache holds tokens that passed every check but the
 			// route's, which depend on the request.
 			if err := rt.accept(e.claims.token.audience, e.claims.token.org); err != nil {
@@ -218,6 +233,16 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 		// The key that signed the token has left the provider's key set
 		// (retired, maybe compromised): judge the token afresh.
 		v.cache.drop(key)
+	}
+	if v.introspection != nil && !jwt.IsStructured(raw) {
+		c, err := v.introspect(ctx, raw, key, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := rt.accept(c.token.audience, c.token.org); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 
 	// Checks without I/O first, so that junk never causes a fetch.
@@ -246,17 +271,8 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	if err := rt.accept(p.Audience, p.OrganizationID); err != nil {
 		return nil, err
 	}
-	if p.Expiry.IsZero() {
-		return nil, invalid("no expiry")
-	}
-	if !now.Before(p.Expiry.Add(v.leeway)) {
-		return nil, invalid("token expired")
-	}
-	if !p.NotBefore.IsZero() && p.NotBefore.After(now.Add(v.leeway)) {
-		return nil, invalid("token not yet valid")
-	}
-	if !p.IssuedAt.IsZero() && p.IssuedAt.After(now.Add(v.leeway)) {
-		return nil, invalid("token issued in the future")
+	if err := p.checkTimes(now, v.leeway); err != nil {
+		return nil, err
 	}
 
 	signer, err := v.verify(ctx, jws)
@@ -265,6 +281,6 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	}
 
 	c := p.claims(body)
-	v.cache.put(key, c, c.Expiry, signer.Thumbprint, now)
+	v.cache.put(key, cacheEntry{claims: c, exp: c.Expiry, thumb: signer.Thumbprint}, now)
 	return c, nil
 }

@@ -70,6 +70,21 @@ func Segments(raw string) (seg [3][]byte, ok bool) {
 	return seg, true
 }
 
+// IsStructured reports whether a bearer token has the form of a JOSE
+// compact serialization (a JWS such as a JWT, or a JWE): a first
+// dot-separated part that is base64url of what looks like a JSON object,
+// a JOSE header. It decodes that part only and proves nothing; a token
+// that is not structured is opaque, and only its issuer can say what it
+// means (RFC 7662 introspection).
+func IsStructured(raw string) bool {
+	h, _, ok := strings.Cut(raw, ".")
+	if !ok || h == "" || len(raw) > MaxTokenBytes {
+		return false
+	}
+	b, err := b64.DecodeString(h)
+	return err == nil && isObject(b)
+}
+
 func isObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}'

@@ -121,3 +121,26 @@ func TestLaxClaims(t *testing.T) {
 		}
 	}
 }
+
+// A token is structured when its first part is a JOSE header; anything
+// else is opaque.
+func TestIsStructured(t *testing.T) {
+	hdr := enc(`{"alg":"ES384"}`)
+	for raw, want := range map[string]bool{
+		hdr + "." + enc(`{}`) + "." + enc("s"): true,
+		hdr + ".x":                             true,
+		hdr + "....":                           true, // a JWE's shape
+		hdr:                                    false,
+		"." + enc(`{}`):                        false,
+		"abc.def.ghi":                          false,
+		enc(`[1]`) + ".x.y":                    false,
+		hdr + "=.x.y":                          false,
+		"Rk9PQkFSYmF6cXV4":                     false,
+		"":                                     false,
+		hdr + "." + strings.Repeat("a", MaxTokenBytes): false,
+	} {
+		if got := IsStructured(raw); got != want {
+			t.Errorf("IsStructured(%.40q) = %v, want %v", raw, got, want)
+		}
+	}
+}
