@@ -485,3 +485,31 @@ func TestIntrospectionClientAuthMethods(t *testing.T) {
 		})
 	}
 }
+
+// A refresh token is opaque and introspects as active, but it is no access
+// token: presented as a bearer, it is refused (and so is the sign-in's
+// opaque access token, meant for userinfo: it has no aud).
+func TestIntrospectionRefusesOtherOpaqueTokens(t *testing.T) {
+	e := newEnv(t)
+	v := e.introspecting(t)
+	ctx := context.Background()
+	rt, err := e.storage.Get(ctx, logto.StorageKeyRefreshToken)
+	if err != nil || rt == "" {
+		t.Fatalf("no refresh token in the session: %q %v", rt, err)
+	}
+	e.p.ResetCounters()
+	_, err = v.Validate(ctx, rt)
+	if !errors.Is(err, apiauth.ErrInvalidToken) || !strings.Contains(err.Error(), "not a bearer access token") {
+		t.Errorf("refresh token: err = %v", err)
+	}
+	if n := e.p.Requests("introspection"); n != 1 {
+		t.Errorf("%d introspections, want 1", n)
+	}
+	at, err := e.client.GetAccessToken(ctx, "")
+	if err != nil || at.Token == "" {
+		t.Fatalf("the sign-in's access token: %v", err)
+	}
+	if _, err := v.Validate(ctx, at.Token); !errors.Is(err, apiauth.ErrInvalidToken) || !strings.Contains(err.Error(), "wrong audience") {
+		t.Errorf("userinfo token: err = %v", err)
+	}
+}
