@@ -51,8 +51,9 @@ type Config struct {
 	// refused. Optional.
 	Introspection Introspection
 
-	// HTTPClient fetches discovery and keys; nil means a client with a 10 s
-	// timeout.
+	// HTTPClient fetches discovery and keys, and asks the introspection
+	// endpoint; nil means a client with a 10 s timeout, which also bounds
+	// how long requests with one new opaque token wait for its answer.
 	HTTPClient *http.Client
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
@@ -68,10 +69,12 @@ type Config struct {
 	//     that is invalid in any ordinary way (malformed, expired, badly
 	//     signed, another organization's), all of which any client can send;
 	//   - Info: a valid token lacking a scope (RequireScopes,
-	//     RequireAnyScope);
+	//     RequireAnyScope) or from a sign-in too weak or too old
+	//     (RequireUserAuthentication);
 	//   - Warn: what looks like a setup mistake or an outage rather than a
 	//     bad client: a token of another issuer, or for another audience
-	//     than Audience, and a provider whose keys cannot be had (503);
+	//     than Audience, and a provider whose keys or introspection endpoint
+	//     cannot be had (503);
 	//   - Error: a programming error, answered 500 (RequireScopes without
 	//     Middleware before it, logged to slog.Default, since no Validator
 	//     is in reach there).
