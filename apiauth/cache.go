@@ -23,8 +23,11 @@ type verifiedCache struct {
 type cacheEntry struct {
 	claims *Claims
 	exp    time.Time // the entry's end
-	thumb  string    // of the key that verified the token; "" when introspected
-	err    error     // a refusal, in the cache of refusals
+	thumb  string    // of the key that verified a JWT
+	// introspected: the provider vouched for the token (an opaque one),
+	// so no key need still be in the key set.
+	introspected bool
+	err          error // a refusal, in the cache of refusals
 }
 
 func newVerifiedCache(max int) *verifiedCache {

@@ -173,7 +173,7 @@ func (v *Validator) runIntrospection(ctx context.Context, raw string, key [32]by
 	now := v.now()
 	switch {
 	case f.err == nil:
-		v.cache.put(key, cacheEntry{claims: f.claims, exp: earliest(f.claims.Expiry, now.Add(in.ttl))}, now)
+		v.cache.put(key, cacheEntry{claims: f.claims, exp: earliest(f.claims.Expiry, now.Add(in.ttl)), introspected: true}, now)
 	case errors.Is(f.err, ErrInvalidToken):
 		in.refused.put(key, cacheEntry{err: f.err, exp: now.Add(IntrospectionNegativeTTL)}, now)
 	}

@@ -225,7 +225,7 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	now := v.now()
 	key := tokenKey(raw)
 	if e, ok := v.cache.get(key, now); ok {
-		if ks := v.keySet.Load(); e.thumb == "" || ks != nil && ks.Holds(e.thumb) {
+		if ks := v.keySet.Load(); e.introspected || ks != nil && ks.Holds(e.thumb) {
 			// The cache holds tokens that passed every check but the
 			// route's, which depend on the request.
 			if err := rt.accept(e.claims.token.audience, e.claims.token.org); err != nil {
