@@ -234,3 +234,23 @@ func TestIntrospectionFaults(t *testing.T) {
 		t.Errorf("answers came after %v, want at least 200ms", d)
 	}
 }
+
+// The opaque token of a token exchange without a resource introspects as
+// active, for the exchanging app, with no aud.
+func TestIntrospectExchangedToken(t *testing.T) {
+	p := logtotest.NewTestProvider(t, logtotest.Options{})
+	pat, err := p.MintPersonalAccessToken("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := exchange(t, p, pat, logtotest.TokenTypePersonalAccessToken, url.Values{"scope": {"openid profile"}})
+	tok, _ := body["access_token"].(string)
+	if status != 200 || tok == "" || strings.Contains(tok, ".") {
+		t.Fatalf("exchange: %d %v", status, body)
+	}
+	status, got := postAs(t, p, "/token/introspection", p.M2MClientID(), p.M2MClientSecret(), url.Values{"token": {tok}})
+	if status != 200 || got["active"] != true || got["client_id"] != p.ClientID() || got["sub"] != logtotest.DefaultUser().Subject ||
+		got["aud"] != nil || got["scope"] != "openid profile" || got["token_type"] != "Bearer" {
+		t.Errorf("exchanged token: %d %v", status, got)
+	}
+}
