@@ -123,3 +123,49 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRepeatedToken compares, side by side, a repeated JWT
+// (verification cache hit) and a repeated opaque token (introspection
+// answer cached), through Middleware and through Validate alone: the
+// opaque token should cost no more.
+func BenchmarkRepeatedToken(b *testing.B) {
+	e := newEnv(b)
+	v := e.introspecting(b)
+	h := v.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, tc := range []struct {
+		name, tok string
+	}{
+		{"jwt", e.token(b, noFaults)},
+		{"opaque", e.opaque(b)},
+	} {
+		serve := func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tc.tok)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+		serve(b) // the first sight: keys fetched, or the provider asked
+		e.p.ResetCounters()
+		b.Run("middleware/"+tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				serve(b)
+			}
+		})
+		b.Run("validate/"+tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Validate(ctx, tc.tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if n := e.p.Requests("introspection") + e.p.Requests("jwks"); n != 0 {
+			b.Errorf("%s: %d provider requests while repeating", tc.name, n)
+		}
+	}
+}

@@ -9,9 +9,11 @@ const defaultCacheSize = 10000
 
 // verifiedCache remembers tokens that passed every check, keyed by the
 // SHA-256 of the whole token, until they expire. A hit skips parsing and
-// the signature check (an ES384 verify costs about a millisecond). Each
-// entry names the key that verified it, by RFC 7638 thumbprint: a hit
-// counts only while the key set still holds that key.
+// the signature check (an ES384 verify costs about a millisecond), or the
+// introspection request. Each JWT's entry names the key that verified it,
+// by RFC 7638 thumbprint: a hit counts only while the key set still holds
+// that key. The same type, another instance, remembers the refusals of
+// introspected tokens.
 type verifiedCache struct {
 	mu  sync.Mutex
 	max int
@@ -20,8 +22,12 @@ type verifiedCache struct {
 
 type cacheEntry struct {
 	claims *Claims
-	exp    time.Time
-	thumb  string // of the key that verified the token
+	exp    time.Time // the entry's end
+	thumb  string    // of the key that verified a JWT
+	// introspected: the provider vouched for the token (an opaque one),
+	// so no key need still be in the key set.
+	introspected bool
+	err          error // a refusal, in the cache of refusals
 }
 
 func newVerifiedCache(max int) *verifiedCache {
@@ -42,15 +48,15 @@ func (c *verifiedCache) get(key [32]byte, now time.Time) (cacheEntry, bool) {
 	return e, true
 }
 
-// put remembers claims, verified by the key of thumbprint thumb, until
-// exp, never longer: past exp, the token goes through every check again.
-func (c *verifiedCache) put(key [32]byte, claims *Claims, exp time.Time, thumb string, now time.Time) {
+// put remembers e until e.exp, never longer: past it, the token goes
+// through every check again.
+func (c *verifiedCache) put(key [32]byte, e cacheEntry, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		c.evictLocked(now)
 	}
-	c.m[key] = cacheEntry{claims: claims, exp: exp, thumb: thumb}
+	c.m[key] = e
 }
 
 // drop forgets one token.

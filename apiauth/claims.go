@@ -45,6 +45,9 @@ type tokenData struct {
 	roles    []string
 	audience []string
 	org      orgClaim
+	acr      string
+	amr      []string
+	authTime time.Time
 	payload  []byte
 }
 
@@ -101,9 +104,24 @@ func (c *Claims) Roles() []string { return slices.Clone(c.data().roles) }
 // Audience returns the "aud" claim, in a new slice.
 func (c *Claims) Audience() []string { return slices.Clone(c.data().audience) }
 
-// Unmarshal decodes the token's whole claims set (its JWT payload, as
-// checked) into v with encoding/json, for claims this type has no field
-// for. Each call decodes afresh: v is the caller's own.
+// ACR returns the "acr" claim: the Authentication Context Class Reference
+// the user's sign-in satisfied, such as Logto's "urn:logto:acr:mfa"
+// (RFC 9470 section 4); "" when absent or not a string.
+// RequireUserAuthentication checks it.
+func (c *Claims) ACR() string { return c.data().acr }
+
+// AMR returns the "amr" claim, the methods the user signed in with (RFC
+// 8176 values such as "pwd", "otp"), in a new slice; nil when absent or
+// not an array of strings.
+func (c *Claims) AMR() []string { return slices.Clone(c.data().amr) }
+
+// AuthTime returns the "auth_time" claim, when the user last signed in
+// actively (a refresh keeps it); the zero time when absent or malformed.
+func (c *Claims) AuthTime() time.Time { return c.data().authTime }
+
+// Unmarshal decodes the token's whole claims set (a JWT's payload, or an
+// opaque token's introspection answer, as checked) into v with
+// encoding/json, for claims this type has no field for. Each call decodes afresh: v is the caller's own.
 func (c *Claims) Unmarshal(v any) error { return json.Unmarshal(c.data().payload, v) }
 
 // RequireOrganization checks that the token belongs to organization id.
@@ -143,6 +161,26 @@ type payload struct {
 	OrganizationID orgClaim        `json:"organization_id"`
 	Scope          string          `json:"scope"`
 	Roles          []string        `json:"roles"`
+	// The step-up claims read as absent when malformed: see jwt.LaxString.
+	ACR      jwt.LaxString  `json:"acr"`
+	AMR      jwt.LaxStrings `json:"amr"`
+	AuthTime jwt.LaxDate    `json:"auth_time"`
+}
+
+// checkTimes checks the token's exp (required), nbf and iat at now, with
+// leeway for clock skew.
+func (p *payload) checkTimes(now time.Time, leeway time.Duration) error {
+	switch {
+	case p.Expiry.IsZero():
+		return invalid("no expiry")
+	case !now.Before(p.Expiry.Add(leeway)):
+		return invalid("token expired")
+	case !p.NotBefore.IsZero() && p.NotBefore.After(now.Add(leeway)):
+		return invalid("token not yet valid")
+	case !p.IssuedAt.IsZero() && p.IssuedAt.After(now.Add(leeway)):
+		return invalid("token issued in the future")
+	}
+	return nil
 }
 
 // claims makes the shared, read-only form of a checked token whose JWT
@@ -158,6 +196,9 @@ func (p *payload) claims(body []byte) *Claims {
 			roles:    p.Roles,
 			audience: p.Audience,
 			org:      p.OrganizationID,
+			acr:      string(p.ACR),
+			amr:      p.AMR,
+			authTime: p.AuthTime.Time,
 			payload:  body,
 		},
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/seed098cf14d/logto/apiauth"
 	"github.com/seed098cf14d/logto/logtotest"
@@ -59,11 +61,53 @@ func TestClaimsCannotChangeTheCache(t *testing.T) {
 // A zero Claims grants nothing and does not panic.
 func TestZeroClaims(t *testing.T) {
 	var c apiauth.Claims
-	if c.HasScope("") || c.Scopes() != nil || c.Roles() != nil || c.Audience() != nil || c.RequireOrganization("x") == nil {
+	if c.HasScope("") || c.Scopes() != nil || c.Roles() != nil || c.Audience() != nil || c.RequireOrganization("x") == nil ||
+		c.ACR() != "" || c.AMR() != nil || !c.AuthTime().IsZero() {
 		t.Errorf("zero Claims: %+v", c)
 	}
 	var m map[string]any
 	if err := c.Unmarshal(&m); err == nil {
 		t.Error("Unmarshal of a zero Claims succeeded")
+	}
+}
+
+// The step-up claims (RFC 9470 section 4, OpenID Connect Core section 2)
+// are typed; a malformed one reads as absent, which can only deny (a
+// route that needs it refuses), never as a value the provider did not
+// sign, and it does not make the rest of the token unusable.
+func TestStepUpClaims(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	authTime := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	c, err := e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: func(m map[string]any) {
+		m["acr"] = "urn:logto:acr:mfa"
+		m["amr"] = []string{"pwd", "otp"}
+		m["auth_time"] = authTime.Unix()
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ACR() != "urn:logto:acr:mfa" || !slices.Equal(c.AMR(), []string{"pwd", "otp"}) || !c.AuthTime().Equal(authTime) {
+		t.Errorf("ACR %q, AMR %q, AuthTime %v", c.ACR(), c.AMR(), c.AuthTime())
+	}
+	c.AMR()[0] = "none"
+	if c.AMR()[0] != "pwd" {
+		t.Error("AMR hands out the shared slice")
+	}
+
+	for name, edit := range map[string]func(map[string]any){
+		"absent":    func(map[string]any) {},
+		"malformed": func(m map[string]any) { m["acr"], m["amr"], m["auth_time"] = 2, "pwd", "yesterday" },
+		"null":      func(m map[string]any) { m["acr"], m["amr"], m["auth_time"] = nil, nil, nil },
+		"negative":  func(m map[string]any) { m["auth_time"] = -1 },
+	} {
+		c, err := e.v.Validate(ctx, e.token(t, logtotest.Faults{AccessTokenClaims: edit}))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if c.ACR() != "" || c.AMR() != nil || !c.AuthTime().IsZero() {
+			t.Errorf("%s: ACR %q, AMR %q, AuthTime %v", name, c.ACR(), c.AMR(), c.AuthTime())
+		}
 	}
 }

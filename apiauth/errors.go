@@ -18,6 +18,10 @@ var (
 	ErrInvalidToken = kind.ErrInvalidToken
 	// ErrInsufficientScope means a valid token lacks a required scope.
 	ErrInsufficientScope = errors.New("apiauth: insufficient scope")
+	// ErrInsufficientUserAuthentication means a valid token comes from a
+	// sign-in that is not strong or recent enough for the route
+	// (RequireUserAuthentication; RFC 9470).
+	ErrInsufficientUserAuthentication = errors.New("apiauth: insufficient user authentication")
 	// ErrProvider means the provider's discovery document or key set could
 	// not be had, so no token can be checked: the provider's fault, not the
 	// caller's. WriteError answers it with 503.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/httptest"
 
 	"github.com/seed098cf14d/logto/apiauth"
 )
@@ -33,4 +34,42 @@ func Example() {
 	mux.Handle("GET /api/organizations/{id}/reports", v.OrganizationResourceMiddleware(orgID)(apiauth.RequireScopes("read:reports")(private)))
 	fmt.Println("ready")
 	// Output: ready
+}
+
+// Protecting an MCP server's HTTP endpoint: the 401 a client gets without
+// a token names the Protected Resource Metadata (RFC 9728), which names
+// Logto as the authorization server; the client signs the user in there
+// with the server's URL as the resource, and calls again with the token.
+func Example_mcp() {
+	const serverURL = "https://mcp.example.com" // an API resource in Logto
+	v, err := apiauth.NewValidator(apiauth.Config{
+		Endpoint: "https://tenant.logto.app",
+		Audience: serverURL,
+		Metadata: apiauth.ResourceMetadata{
+			BaseURL: serverURL,
+			Scopes:  []string{"mcp:tools"},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mcpServer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The MCP server's Streamable HTTP transport goes here.
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET "+apiauth.ResourceMetadataPath, v.ResourceMetadataHandler())
+	mux.Handle("/mcp", v.Middleware(apiauth.RequireScopes("mcp:tools")(mcpServer)))
+
+	r := httptest.NewRequest(http.MethodPost, serverURL+"/mcp", nil)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+
+	r = httptest.NewRequest(http.MethodGet, v.ResourceMetadataURL(), nil)
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	fmt.Print(w.Body)
+	// Output:
+	// 401 Bearer realm="api", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
+	// {"resource":"https://mcp.example.com","authorization_servers":["https://tenant.logto.app/oidc"],"scopes_supported":["mcp:tools"],"bearer_methods_supported":["header"]}
 }

@@ -1,5 +1,7 @@
 package apiauth
 
+import "time"
+
 // Verifies reports how many signature checks v has run.
 func Verifies(v *Validator) int64 { return v.verifies.Load() }
 
@@ -15,3 +17,8 @@ func ResetCache(v *Validator) {
 
 // Bearer exposes the Authorization header parser.
 var Bearer = bearer
+
+// JudgeIntrospection exposes the introspection answer's checks.
+func JudgeIntrospection(v *Validator, body []byte, now time.Time) (*Claims, error) {
+	return v.judgeIntrospection(body, now)
+}

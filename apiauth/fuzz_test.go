@@ -3,11 +3,13 @@ package apiauth_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed098cf14d/logto/apiauth"
 	"github.com/seed098cf14d/logto/logtotest"
@@ -100,6 +102,60 @@ func FuzzValidate(f *testing.F) {
 			if p, err := base64.RawURLEncoding.DecodeString(parts[1]); err != nil || !signed[string(p)] {
 				t.Fatalf("accepted %q, whose claims the provider did not sign", raw)
 			}
+		}
+	})
+}
+
+// FuzzIntrospectionAnswer: the introspection answer's checks never panic,
+// fail with ErrInvalidToken (the token) or ErrProvider (the answer) only,
+// and accept only an answer that says, as JSON, active true, token_type
+// Bearer, no key binding, this issuer or none, and an exp not past.
+func FuzzIntrospectionAnswer(f *testing.F) {
+	const issuer = "https://tenant.logto.app/oidc"
+	v, err := apiauth.NewValidator(apiauth.Config{Endpoint: "https://tenant.logto.app", Audience: testResource,
+		Introspection: apiauth.Introspection{ClientID: "api", ClientSecret: "secret"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	for _, s := range []string{
+		`{"active":true,"token_type":"Bearer","aud":"https://api.example.com","exp":1700003600,"iat":1700000000,"iss":"` + issuer + `","sub":"u","client_id":"c","scope":"a b"}`,
+		`{"active":true,"token_type":"Bearer","aud":["x","https://api.example.com"],"exp":1700003600,"organization_id":"o","acr":"urn:logto:acr:mfa","amr":["pwd"],"auth_time":1699999000}`,
+		`{"active":false}`, `{"active":"true"}`, `{"active":1}`, `{}`, `[]`, `null`, `{"active":true}`,
+		`{"active":true,"token_type":"DPoP","exp":1700003600}`,
+		`{"active":true,"token_type":"Bearer","exp":1700003600,"cnf":{"jkt":"x"}}`,
+		`{"active":true,"token_type":"Bearer","exp":1700003600,"cnf":null}`,
+		`{"active":true,"token_type":"Bearer","exp":1e300}`,
+		`{"active":true,"token_type":"Bearer","exp":-1}`,
+		`{"active":true,"token_type":"Bearer","exp":1700003600,"iss":"https://evil.example/oidc"}`,
+		`{"active":true,"active":false,"token_type":"Bearer","exp":1700003600}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := apiauth.JudgeIntrospection(v, body, now)
+		if err != nil {
+			if errors.Is(err, apiauth.ErrInvalidToken) == errors.Is(err, apiauth.ErrProvider) {
+				t.Fatalf("%q: err = %v, of no one kind", body, err)
+			}
+			return
+		}
+		var a struct {
+			Active    any     `json:"active"`
+			TokenType string  `json:"token_type"`
+			Cnf       any     `json:"cnf"`
+			Iss       *string `json:"iss"`
+			Exp       float64 `json:"exp"`
+		}
+		if err := json.Unmarshal(body, &a); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", body, err)
+		}
+		if a.Active != true || !strings.EqualFold(a.TokenType, "Bearer") || a.Cnf != nil || (a.Iss != nil && *a.Iss != "" && *a.Iss != issuer) ||
+			a.Exp <= 0 || !now.Before(time.Unix(int64(a.Exp), 0).Add(apiauth.DefaultClockLeeway+time.Second)) {
+			t.Fatalf("accepted %q", body)
+		}
+		if c == nil || c.Expiry.IsZero() {
+			t.Fatalf("accepted %q with claims %+v", body, c)
 		}
 	})
 }

@@ -19,7 +19,7 @@ func textLogger(buf *bytes.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// RequireScopes without Middleware before it is the app's bug: 500 with a
+// RequireScopes (or another check of the claims) without Middleware before it is the app's bug: 500 with a
 // body that says nothing about tokens, and the mistake explained in the
 // log at Error. It never passes for a missing token.
 func TestRequireScopesWithoutMiddleware(t *testing.T) {
@@ -31,6 +31,8 @@ func TestRequireScopesWithoutMiddleware(t *testing.T) {
 	for name, mw := range map[string]func(http.Handler) http.Handler{
 		"RequireScopes":   apiauth.RequireScopes("read:messages"),
 		"RequireAnyScope": apiauth.RequireAnyScope("read:messages", "write:messages"),
+		"RequireUserAuthentication": apiauth.RequireUserAuthentication(apiauth.AuthenticationRequirement{
+			ACRValues: []string{"urn:logto:acr:mfa"}, MaxAge: time.Hour}),
 	} {
 		for _, auth := range [][]string{nil, {"Bearer some.token.here"}} {
 			logs.Reset()

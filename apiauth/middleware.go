@@ -11,9 +11,10 @@ import (
 
 type claimsKey struct{}
 
-// loggerKey finds the Validator's logger in a request that Middleware
-// admitted, for the handlers after it (RequireScopes).
-type loggerKey struct{}
+// validatorKey finds the Validator in a request that Middleware admitted,
+// for the handlers after it (RequireScopes, RequireUserAuthentication):
+// its logger, clock and leeway.
+type validatorKey struct{}
 
 // ClaimsFrom returns the claims Middleware stored in ctx: the request's own
 // copy.
@@ -24,26 +25,26 @@ func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 
 // claimsContext is context.WithValue(parent, claimsKey{}, copy of claims)
 // in one allocation: the request's copy of the claims lives in the context
-// node itself, beside the Validator's logger.
+// node itself, beside the Validator that checked them.
 type claimsContext struct {
 	context.Context
 	claims Claims
-	logger *slog.Logger
+	v      *Validator
 }
 
 func (c *claimsContext) Value(key any) any {
 	switch key.(type) {
 	case claimsKey:
 		return &c.claims
-	case loggerKey:
-		return c.logger
+	case validatorKey:
+		return c.v
 	}
 	return c.Context.Value(key)
 }
 
 // withClaims returns r with a copy of c in its context.
 func (v *Validator) withClaims(r *http.Request, c *Claims) *http.Request {
-	return r.WithContext(&claimsContext{Context: r.Context(), claims: *c, logger: v.logger})
+	return r.WithContext(&claimsContext{Context: r.Context(), claims: *c, v: v})
 }
 
 // errNoToken means the request carried no bearer token at all.
@@ -104,12 +105,12 @@ func (v *Validator) middleware(next http.Handler, routeOf func(*http.Request) ro
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := bearer(r)
 		if err != nil {
-			refuse(v.logger, w, r, err)
+			v.refuse(w, r, err)
 			return
 		}
 		c, err := v.validate(r.Context(), raw, routeOf(r))
 		if err != nil {
-			refuse(v.logger, w, r, err)
+			v.refuse(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, v.withClaims(r, c))
@@ -153,17 +154,32 @@ func RequireAnyScope(scopes ...string) func(http.Handler) http.Handler {
 
 func requireScopes(name string, scopes []string, anyOf bool) func(http.Handler) http.Handler {
 	scopes = append([]string(nil), scopes...)
+	return requireClaims(name, func(_ *Validator, c *Claims) error {
+		if !hasScopes(c, scopes, anyOf) {
+			return &scopeError{scopes: scopes, any: anyOf}
+		}
+		return nil
+	})
+}
+
+// requireClaims is a middleware named name that admits requests whose
+// claims, stored by Middleware, pass check (given the Validator that
+// checked them), and refuses the others with check's error. Without
+// Middleware before it, every request gets 500 server_error and the
+// mistake is logged at Error to slog.Default.
+func requireClaims(name string, check func(*Validator, *Claims) error) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := ClaimsFrom(r.Context())
-			if !ok {
+			v, _ := r.Context().Value(validatorKey{}).(*Validator)
+			if !ok || v == nil {
 				// Fail closed. No Validator is in reach to say whose logger
 				// to use; the default one is seen by whoever runs the app.
-				refuse(slog.Default(), w, r, middlewareMissing(name))
+				refuse(slog.Default(), "", w, r, middlewareMissing(name))
 				return
 			}
-			if !hasScopes(c, scopes, anyOf) {
-				refuse(loggerFrom(r.Context()), w, r, &scopeError{scopes: scopes, any: anyOf})
+			if err := check(v, c); err != nil {
+				v.refuse(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -171,21 +187,20 @@ func requireScopes(name string, scopes []string, anyOf bool) func(http.Handler) 
 	}
 }
 
-// loggerFrom returns the logger Middleware left in ctx, or one that
-// discards everything.
-func loggerFrom(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
-		return l
-	}
-	return slog.New(slog.DiscardHandler)
+// refuse logs why r is turned away to v's logger and answers it as
+// v.WriteError does.
+func (v *Validator) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	refuse(v.logger, v.metadataURL, w, r, err)
 }
 
 // refuse logs why r is turned away (Config.Logger describes the levels),
-// then answers it as WriteError does. The record holds the method, the
+// then answers it as WriteError does, naming the resource metadata at
+// metadataURL, if any, in the challenge. The record holds the method, the
 // path (not the query), the status and the error, whose text never holds
 // the token.
-func refuse(l *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+func refuse(l *slog.Logger, metadataURL string, w http.ResponseWriter, r *http.Request, err error) {
 	a := answerFor(err)
+	a.metadata = metadataURL
 	ctx := r.Context()
 	if level := logLevel(err); l.Enabled(ctx, level) {
 		var mm middlewareMissing
@@ -216,7 +231,7 @@ func logLevel(err error) slog.Level {
 		return slog.LevelDebug // the client went away
 	case errors.Is(err, ErrProvider):
 		return slog.LevelWarn
-	case errors.Is(err, ErrInsufficientScope):
+	case errors.Is(err, ErrInsufficientScope), errors.Is(err, ErrInsufficientUserAuthentication):
 		return slog.LevelInfo
 	case errors.As(err, &te):
 		if te.setup {
@@ -249,15 +264,29 @@ func hasScopes(c *Claims, scopes []string, anyOf bool) bool {
 //     401 invalid_token, with the reason in a few words ("wrong issuer"),
 //     never the values the error names;
 //   - ErrInsufficientScope: 403 insufficient_scope naming the scopes;
-//   - ErrProvider: 503 temporarily_unavailable. The provider's keys cannot
-//     be had, so no token can be judged; this is an outage, not the
-//     client's fault, and the client may retry.
+//   - ErrInsufficientUserAuthentication: 401
+//     insufficient_user_authentication with the acr_values and max_age the
+//     route wants (RFC 9470 section 3);
+//   - ErrProvider: 503 temporarily_unavailable. The provider's keys, or
+//     its introspection endpoint, cannot be had, so the token cannot be
+//     judged; this is an outage, not the client's fault, and the client
+//     may retry.
 //   - a handler that needs Middleware running without it (RequireScopes
 //     alone): 500 server_error, with no challenge: the server's fault.
 //
 // It logs nothing; the middlewares log before they call it.
+// Validator.WriteError adds the resource metadata to the challenge.
 func WriteError(w http.ResponseWriter, err error) {
 	answerFor(err).write(w)
+}
+
+// WriteError is the package's WriteError with, when Config.Metadata has a
+// BaseURL, resource_metadata in every challenge (RFC 9728 section 5.1), as
+// the middlewares answer: for an app that calls Validate itself.
+func (v *Validator) WriteError(w http.ResponseWriter, err error) {
+	a := answerFor(err)
+	a.metadata = v.metadataURL
+	a.write(w)
 }
 
 // answer is the HTTP answer to a refusal.
@@ -267,6 +296,7 @@ type answer struct {
 	desc      string
 	challenge string // WWW-Authenticate; "" for none
 	retry     bool   // Retry-After: 10
+	metadata  string // the resource metadata's URL, for the challenge; "" for none
 }
 
 // answerFor maps err to its answer, as WriteError describes.
@@ -274,6 +304,7 @@ func answerFor(err error) answer {
 	var (
 		te *tokenError
 		se *scopeError
+		ue *userAuthError
 		br errBadRequest
 		mm middlewareMissing
 	)
@@ -291,8 +322,12 @@ func answerFor(err error) answer {
 		const desc = "the access token lacks a required scope"
 		return answer{status: http.StatusForbidden, code: "insufficient_scope", desc: desc,
 			challenge: challenge("insufficient_scope", desc, `, scope="`+quote(strings.Join(se.scopes, " "))+`"`)}
+	case errors.As(err, &ue):
+		const code = "insufficient_user_authentication"
+		return answer{status: http.StatusUnauthorized, code: code, desc: ue.description(),
+			challenge: challenge(code, ue.description(), ", "+ue.req.params())}
 	case errors.Is(err, ErrProvider):
-		return answer{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "the token signing keys are unavailable", retry: true}
+		return answer{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "the authorization server cannot be reached to check the token", retry: true}
 	case errors.As(err, &te):
 		return answer{status: http.StatusUnauthorized, code: "invalid_token", desc: te.reason, challenge: challenge("invalid_token", te.reason, "")}
 	default:
@@ -303,7 +338,11 @@ func answerFor(err error) answer {
 
 func (a answer) write(w http.ResponseWriter) {
 	if a.challenge != "" {
-		w.Header().Set("WWW-Authenticate", a.challenge)
+		c := a.challenge
+		if a.metadata != "" {
+			c += `, resource_metadata="` + quote(a.metadata) + `"`
+		}
+		w.Header().Set("WWW-Authenticate", c)
 	}
 	if a.retry {
 		w.Header().Set("Retry-After", "10")

@@ -39,8 +39,21 @@ type Config struct {
 	// ClockLeeway is the clock skew tolerated on exp, nbf and iat; zero means
 	// DefaultClockLeeway. It must not be negative.
 	ClockLeeway time.Duration
-	// HTTPClient fetches discovery and keys; nil means a client with a 10 s
-	// timeout.
+	// Metadata describes the API in its OAuth 2.0 Protected Resource
+	// Metadata (RFC 9728), which ResourceMetadataHandler serves; with its
+	// BaseURL, every challenge names the document. Optional.
+	Metadata ResourceMetadata
+
+	// Introspection, with client credentials, lets opaque (non-JWT) access
+	// tokens in: they are checked at the provider's introspection endpoint
+	// (RFC 7662) and must pass the checks a JWT passes (aud holding
+	// Audience, exp, iss when present). Without it, opaque tokens are
+	// refused. Optional.
+	Introspection Introspection
+
+	// HTTPClient fetches discovery and keys, and asks the introspection
+	// endpoint; nil means a client with a 10 s timeout, which also bounds
+	// how long requests with one new opaque token wait for its answer.
 	HTTPClient *http.Client
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
@@ -56,10 +69,12 @@ type Config struct {
 	//     that is invalid in any ordinary way (malformed, expired, badly
 	//     signed, another organization's), all of which any client can send;
 	//   - Info: a valid token lacking a scope (RequireScopes,
-	//     RequireAnyScope);
+	//     RequireAnyScope) or from a sign-in too weak or too old
+	//     (RequireUserAuthentication);
 	//   - Warn: what looks like a setup mistake or an outage rather than a
 	//     bad client: a token of another issuer, or for another audience
-	//     than Audience, and a provider whose keys cannot be had (503);
+	//     than Audience, and a provider whose keys or introspection endpoint
+	//     cannot be had (503);
 	//   - Error: a programming error, answered 500 (RequireScopes without
 	//     Middleware before it, logged to slog.Default, since no Validator
 	//     is in reach there).
@@ -68,7 +83,8 @@ type Config struct {
 	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
 	// The key set then crosses the network in clear text, and whoever sits
 	// on the path can substitute their own keys and mint any token: use it
-	// only inside a private test network.
+	// only inside a private test network. It also lets Config.Metadata
+	// name http URLs, which clients would then send tokens to in clear.
 	InsecureAllowHTTP bool
 }
 
@@ -82,9 +98,14 @@ type Validator struct {
 	now      func() time.Time
 	logger   *slog.Logger // never nil
 
-	keys   discovery.Cache[*jwks.Set] // the provider's key set, once discovered
-	keySet atomic.Pointer[jwks.Set]   // the same set, for cache hits without a lock
-	cache  *verifiedCache
+	metadataURL string // resource_metadata of every challenge; "" for none
+	metadataDoc []byte // what ResourceMetadataHandler serves
+
+	provider discovery.Cache[*providerInfo] // key set and introspection, once discovered
+	keySet   atomic.Pointer[jwks.Set]       // the key set, for cache hits without a lock
+	cache    *verifiedCache
+
+	introspection *introspector // nil without Config.Introspection
 
 	verifies atomic.Int64 // signature checks done, for tests
 }
@@ -108,6 +129,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if cfg.ClockLeeway < 0 {
 		bad("ClockLeeway must not be negative")
 	}
+	metadataURL, mdProblems := checkMetadata(cfg.Metadata, cfg.InsecureAllowHTTP)
+	problems = append(problems, mdProblems...)
+	problems = append(problems, cfg.Introspection.check()...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
@@ -119,7 +143,12 @@ func NewValidator(cfg Config) (*Validator, error) {
 		now:      cfg.Now,
 		cache:    newVerifiedCache(defaultCacheSize),
 		logger:   cfg.Logger,
+
+		metadataURL: metadataURL,
+
+		introspection: newIntrospector(cfg.Introspection),
 	}
+	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuer)
 	if v.logger == nil {
 		v.logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,17 +158,20 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.now == nil {
 		v.now = time.Now
 	}
-	v.keys.Load = v.loadKeys
-	v.keys.Now = v.now
+	v.provider.Load = v.loadProvider
+	v.provider.Now = v.now
 	return v, nil
 }
 
-// Validate checks raw, a compact JWS access token of the API (aud holding
-// Config.Audience), and returns its claims. A token scoped to an
+// Validate checks raw, an access token of the API (aud holding
+// Config.Audience), and returns its claims. A JWT (RFC 9068) is checked
+// here, with the provider's keys; an opaque token, with
+// Config.Introspection, at the provider's introspection endpoint. A token scoped to an
 // organization (with an organization_id claim) is refused: its scopes are
 // what the user may do in that organization; ValidateOrganizationResource
 // takes it. Errors wrap ErrInvalidToken when the token is at fault and
-// ErrProvider when the provider's keys cannot be had.
+// ErrProvider when the provider's keys or its introspection endpoint
+// cannot be had.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 	return own(v.validate(ctx, raw, v.resourceRoute()))
 }
@@ -193,7 +225,7 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	now := v.now()
 	key := tokenKey(raw)
 	if e, ok := v.cache.get(key, now); ok {
-		if ks := v.keySet.Load(); ks != nil && ks.Holds(e.thumb) {
+		if ks := v.keySet.Load(); e.introspected || ks != nil && ks.Holds(e.thumb) {
 			// The cache holds tokens that passed every check but the
 			// route's, which depend on the request.
 			if err := rt.accept(e.claims.token.audience, e.claims.token.org); err != nil {
@@ -204,6 +236,16 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 		// The key that signed the token has left the provider's key set
 		// (retired, maybe compromised): judge the token afresh.
 		v.cache.drop(key)
+	}
+	if v.introspection != nil && !jwt.IsStructured(raw) {
+		c, err := v.introspect(ctx, raw, key, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := rt.accept(c.token.audience, c.token.org); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 
 	// Checks without I/O first, so that junk never causes a fetch.
@@ -232,17 +274,8 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	if err := rt.accept(p.Audience, p.OrganizationID); err != nil {
 		return nil, err
 	}
-	if p.Expiry.IsZero() {
-		return nil, invalid("no expiry")
-	}
-	if !now.Before(p.Expiry.Add(v.leeway)) {
-		return nil, invalid("token expired")
-	}
-	if !p.NotBefore.IsZero() && p.NotBefore.After(now.Add(v.leeway)) {
-		return nil, invalid("token not yet valid")
-	}
-	if !p.IssuedAt.IsZero() && p.IssuedAt.After(now.Add(v.leeway)) {
-		return nil, invalid("token issued in the future")
+	if err := p.checkTimes(now, v.leeway); err != nil {
+		return nil, err
 	}
 
 	signer, err := v.verify(ctx, jws)
@@ -251,6 +284,6 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	}
 
 	c := p.claims(body)
-	v.cache.put(key, c, c.Expiry, signer.Thumbprint, now)
+	v.cache.put(key, cacheEntry{claims: c, exp: c.Expiry, thumb: signer.Thumbprint}, now)
 	return c, nil
 }

@@ -43,21 +43,26 @@ type client struct {
 
 // newClients builds the registered applications from normalized options.
 func newClients(o *Options) []*client {
-	var secretMethods []string
-	for _, m := range o.TokenEndpointAuthMethods {
-		if m != "none" {
-			secretMethods = append(secretMethods, m)
-		}
-	}
 	cs := []*client{
 		{id: o.ClientID, secret: o.ClientSecret, kind: webClient, authMethods: o.TokenEndpointAuthMethods},
-		{id: o.M2MClientID, secret: o.M2MClientSecret, kind: m2mClient, authMethods: secretMethods},
+		{id: o.M2MClientID, secret: o.M2MClientSecret, kind: m2mClient, authMethods: secretMethods(o.TokenEndpointAuthMethods)},
 		{id: o.NativeClientID, kind: nativeClient, authMethods: []string{"none"}},
 	}
 	for _, c := range cs {
 		c.exchange = slices.Contains(o.TokenExchangeClients, c.id)
 	}
 	return cs
+}
+
+// secretMethods are the methods of methods that use a client secret.
+func secretMethods(methods []string) []string {
+	var out []string
+	for _, m := range methods {
+		if m != "none" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // normalizeClients applies the defaults of the M2M and native

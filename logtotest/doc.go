@@ -67,5 +67,15 @@
 // subject token ([Provider.MintSubjectToken]) for an access token of that
 // user, with an act claim when an actor token is given.
 //
+// The introspection endpoint (RFC 7662, <endpoint>/oidc/token/introspection,
+// in discovery) answers any confidential application that authenticates:
+// opaque access tokens and refresh tokens still good are active, with sub,
+// client_id, scope, exp, iss (and aud, iat, token_type Bearer for access
+// tokens), anything else {"active": false}, and a JWT unsupported_token_type,
+// as oidc-provider does. [Provider.MintOpaqueAccessToken] makes an opaque
+// access token of an API resource, for an API that must introspect;
+// Faults.IntrospectionStatus, IntrospectionDelay and IntrospectionClaims
+// break or edit the answers.
+//
 // A Provider is safe for concurrent use.
 package logtotest

@@ -205,3 +205,38 @@ func ExampleProvider_ApproveDevice() {
 	// Visit /oidc/device and enter the code
 	// dev-user-1 true
 }
+
+// An API checks an opaque access token at the introspection endpoint
+// (RFC 7662), authenticating as a confidential app.
+func ExampleProvider_MintOpaqueAccessToken() {
+	p, err := logtotest.Start(logtotest.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+	tok, err := p.MintOpaqueAccessToken("", logtotest.DefaultResource, logtotest.DefaultResourceScope)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	form := url.Values{"token": {tok}}
+	req, _ := http.NewRequest(http.MethodPost, p.Issuer()+"/token/introspection", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(p.M2MClientID(), p.M2MClientSecret())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Active bool   `json:"active"`
+		Aud    string `json:"aud"`
+		Scope  string `json:"scope"`
+		Sub    string `json:"sub"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(answer.Active, answer.Aud, answer.Scope, answer.Sub)
+	// Output: true https://api.example.com read:messages dev-user-1
+}

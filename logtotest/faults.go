@@ -99,6 +99,17 @@ type Faults struct {
 	// without revoking anything.
 	RevocationStatus int
 
+	// IntrospectionStatus, when non-zero, makes the introspection endpoint
+	// answer this status (with an OAuth JSON error body) without looking
+	// at the token: an outage, for the API that asks.
+	IntrospectionStatus int
+	// IntrospectionDelay delays introspection answers; the wait ends early
+	// if the request is canceled.
+	IntrospectionDelay time.Duration
+	// IntrospectionClaims, if set, edits each introspection answer for an
+	// active token (another aud, an acr, an organization_id, ...).
+	IntrospectionClaims func(answer map[string]any)
+
 	// DeviceSlowDown makes the next DeviceSlowDown polls for a pending
 	// device code answer slow_down, however far apart they come, each
 	// adding 5 s to the code's interval (RFC 8628 section 3.5): a provider

@@ -30,6 +30,8 @@ func FuzzServeHTTP(f *testing.F) {
 		{"POST", "/oidc/token", "", "client_id=dev-native&grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=x", "", "application/x-www-form-urlencoded"},
 		{"GET", "/oidc/device", "user_code=bcdf-ghjk", "", "", ""},
 		{"POST", "/oidc/device/confirm", "", "interaction=x&choice=deny", "", "application/x-www-form-urlencoded"},
+		{"POST", "/oidc/token/introspection", "", "token=x&token_type_hint=access_token", "Basic ZGV2LWFwcDpkZXYtc2VjcmV0", "application/x-www-form-urlencoded"},
+		{"POST", "/oidc/token/introspection", "", "token=eyJhbGciOiJFUzM4NCJ9.e30.AAAA&client_id=dev-m2m&client_secret=dev-m2m-secret", "", "application/x-www-form-urlencoded"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.body, s.authz, s.ctype)

@@ -204,7 +204,8 @@ func (p *Provider) SetUser(u User) {
 // Requests returns how many requests an endpoint has received since the
 // start or the last [Provider.ResetCounters]. Endpoint names: "discovery",
 // "jwks", "authorize", "sign_in" (the sign-in page's form, see
-// Options.SignInPage), "token", "userinfo", "revocation", "end_session",
+// Options.SignInPage), "token", "userinfo", "revocation", "introspection",
+// "end_session",
 // "device_authorization" (POST /oidc/device/auth), "device" (the device
 // verification page, GET /oidc/device) and "device_confirm" (its form,
 // POST /oidc/device/confirm).
@@ -302,6 +303,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt = route{"userinfo", "GET POST", p.serveUserinfo}
 	case "/oidc/token/revocation":
 		rt = route{"revocation", "POST", p.serveRevocation}
+	case introspectionPath:
+		rt = route{"introspection", "POST", p.serveIntrospection}
 	case "/oidc/session/end":
 		rt = route{"end_session", "GET POST", p.serveEndSession}
 	case deviceAuthPath:

@@ -22,8 +22,13 @@ type refreshToken struct {
 type accessToken struct {
 	grantID string
 	scopes  []string
+	issued  time.Time
 	expires time.Time
 	revoked bool
+	// resource is the API resource of a token from
+	// MintOpaqueAccessToken, its aud at introspection; "" for the
+	// userinfo tokens of sign-ins.
+	resource string
 }
 
 // tokenPlan is a token answer decided under the lock, minted outside it.
@@ -340,7 +345,7 @@ func (p *Provider) jwtAccessLocked(plan *tokenPlan, t apiToken, iss string, now 
 // opaqueAccessLocked issues an opaque access token, good for userinfo.
 func (p *Provider) opaqueAccessLocked(plan *tokenPlan, g *grant, scopes []string, now time.Time) {
 	tok := randomToken(32)
-	p.access[tok] = &accessToken{grantID: g.id, scopes: scopes, expires: now.Add(p.opts.AccessTokenTTL)}
+	p.access[tok] = &accessToken{grantID: g.id, scopes: scopes, issued: now, expires: now.Add(p.opts.AccessTokenTTL)}
 	plan.accessToken = tok
 	plan.scopes = scopes
 	plan.expiresIn = int64(p.opts.AccessTokenTTL / time.Second)

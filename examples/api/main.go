@@ -2,7 +2,8 @@
 // take Logto bearer access tokens, checked with package apiauth.
 //
 // With no LOGTO_ENDPOINT it starts the in-process dev provider (logtotest)
-// and prints ready-to-use curl commands with valid tokens, so
+// and prints ready-to-use curl commands with valid tokens (one of them
+// opaque, checked by introspection as the dev provider's M2M app), so
 // `go run ./examples/api` works with no account anywhere. The routes and
 // environment variables are a contract that outside tests drive; see
 // CONTRACT.md.
@@ -37,18 +38,30 @@ const (
 // devOrganization is the organization the dev provider's user belongs to.
 const devOrganization = "org-1"
 
+// acrMFA is Logto's Authentication Context Class Reference of a sign-in
+// with multi-factor authentication.
+const acrMFA = "urn:logto:acr:mfa"
+
 func main() { exampleapp.Main(run) }
 
 // settings are the example's environment, defaulted.
 type settings struct {
 	endpoint, resource, addr string
+	// baseURL is API_BASE_URL; "" means http:// and the address listened on.
+	baseURL string
+	// appID and appSecret are the API's own client, to introspect opaque
+	// tokens.
+	appID, appSecret string
 }
 
 func loadSettings(getenv func(string) string) (*settings, error) {
 	s := &settings{
-		endpoint: getenv("LOGTO_ENDPOINT"),
-		resource: getenv("API_RESOURCE"),
-		addr:     getenv("ADDR"),
+		endpoint:  getenv("LOGTO_ENDPOINT"),
+		resource:  getenv("API_RESOURCE"),
+		addr:      getenv("ADDR"),
+		baseURL:   getenv("API_BASE_URL"),
+		appID:     getenv("LOGTO_APP_ID"),
+		appSecret: getenv("LOGTO_APP_SECRET"),
 	}
 	if s.resource == "" {
 		s.resource = logtotest.DefaultResource
@@ -98,20 +111,33 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 		defer dev.Close()
 		s.endpoint = dev.Endpoint()
+		// The dev provider's M2M app introspects opaque tokens.
+		s.appID, s.appSecret = dev.M2MClientID(), dev.M2MClientSecret()
+	}
+
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	if s.baseURL == "" {
+		s.baseURL = "http://" + hostForURL(s.addr, ln.Addr())
 	}
 	v, err := apiauth.NewValidator(apiauth.Config{
 		Endpoint: s.endpoint,
 		Audience: s.resource,
+		// The RFC 9728 metadata, named in every challenge.
+		Metadata: apiauth.ResourceMetadata{
+			BaseURL: s.baseURL,
+			Scopes:  []string{scopeReadMessages, scopeReadReports},
+		},
+		// Opaque tokens, checked at the provider (both or neither).
+		Introspection: apiauth.Introspection{ClientID: s.appID, ClientSecret: s.appSecret},
 		// Refused requests, with the reason: Info and above (a missing
 		// scope, a token of another issuer or API, the provider down).
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {
-		return err
-	}
-
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	srv := &http.Server{Handler: newHandler(v), ReadHeaderTimeout: 10 * time.Second}
@@ -168,7 +194,28 @@ func printDevCommands(ctx context.Context, stdout io.Writer, dev *logtotest.Prov
 	fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/private-scoped\n", at.Token, base)
 	fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/organizations/%s/members\n", org.Token, base, devOrganization)
 	fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/organizations/%s/reports\n", orgRes.Token, base, devOrganization)
+	// An opaque token, which the API checks at the provider's
+	// introspection endpoint.
+	opaque, err := dev.MintOpaqueAccessToken("", resource, scopeReadMessages)
+	if err != nil {
+		return fmt.Errorf("minting an opaque token: %w", err)
+	}
+	fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/private-scoped\n", opaque, base)
 	return nil
+}
+
+// hostForURL is the host:port of a URL to this API: the host of addr (as
+// asked; "localhost" for an empty or unspecified one) and the port bound.
+func hostForURL(addr string, bound net.Addr) string {
+	_, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return bound.String()
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // signIn signs the provider's user in with the SDK, asking for resource and
@@ -216,6 +263,16 @@ func newHandler(v *apiauth.Validator) http.Handler {
 	// organization_id claim): their scopes hold only in that organization.
 	get("/api/private", v.Middleware(http.HandlerFunc(serveClaims)))
 	get("/api/private-scoped", v.Middleware(apiauth.RequireScopes(scopeReadMessages)(http.HandlerFunc(serveClaims))))
+	// Step-up (RFC 9470): a token from a sign-in with MFA only.
+	get("/api/private-mfa", v.Middleware(apiauth.RequireUserAuthentication(apiauth.AuthenticationRequirement{
+		ACRValues: []string{acrMFA},
+	})(http.HandlerFunc(serveClaims))))
+	// RFC 9728 metadata, at the well-known path and, for an API_BASE_URL
+	// with a path, at the one its URL has.
+	get(apiauth.ResourceMetadataPath, v.ResourceMetadataHandler())
+	if u, err := url.Parse(v.ResourceMetadataURL()); err == nil && u.Path != apiauth.ResourceMetadataPath {
+		get(u.Path, v.ResourceMetadataHandler())
+	}
 	orgID := func(r *http.Request) string { return r.PathValue("id") }
 	// An organization-scoped token of this API, for organization {id} only.
 	get("/api/organizations/{id}/reports", v.OrganizationResourceMiddleware(orgID)(apiauth.RequireScopes(scopeReadReports)(

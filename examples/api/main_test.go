@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,8 +130,8 @@ func get(t *testing.T, method, u, auth string) answer {
 }
 
 func TestDevProviderPrintsWorkingCurl(t *testing.T) {
-	base, lines := startAPI(t, map[string]string{}, 5)
-	var checked int
+	base, lines := startAPI(t, map[string]string{}, 6)
+	var checked, opaque int
 	for _, line := range lines[1:] {
 		if !strings.HasPrefix(line, "curl ") {
 			continue
@@ -143,10 +145,13 @@ func TestDevProviderPrintsWorkingCurl(t *testing.T) {
 		if a.status != http.StatusOK {
 			t.Errorf("GET %s with the printed token: %d %v", target, a.status, a.body)
 		}
+		if !strings.Contains(auth, ".") {
+			opaque++ // checked by introspection at the dev provider
+		}
 		checked++
 	}
-	if checked != 3 || !strings.Contains(strings.Join(lines, "\n"), "/reports") {
-		t.Fatalf("want 3 curl lines, one for the reports, got %d in %q", checked, lines)
+	if checked != 4 || opaque != 1 || !strings.Contains(strings.Join(lines, "\n"), "/reports") {
+		t.Fatalf("want 4 curl lines, one for the reports and one with an opaque token, got %d (%d opaque) in %q", checked, opaque, lines)
 	}
 	a := get(t, http.MethodGet, base+"/api/public", "")
 	if a.status != http.StatusOK || a.body["message"] == nil {
@@ -193,6 +198,26 @@ func orgResourceToken(t *testing.T, p *logtotest.Provider, resource, org string,
 	return at.Token
 }
 
+// mfaToken signs the provider's user in and returns its token for
+// resource, with the acr of a sign-in with MFA.
+func mfaToken(t *testing.T, p *logtotest.Provider, resource string) string {
+	t.Helper()
+	p.SetFaults(logtotest.Faults{AccessTokenClaims: func(m map[string]any) { m["acr"] = acrMFA }})
+	defer p.SetFaults(logtotest.Faults{})
+	tok, _ := tokens(t, p, resource, "", "read:messages")
+	return tok
+}
+
+// opaqueToken mints an opaque access token of resource at the provider.
+func opaqueToken(t *testing.T, p *logtotest.Provider, resource string, scopes ...string) string {
+	t.Helper()
+	tok, err := p.MintOpaqueAccessToken("", resource, scopes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func TestRoutes(t *testing.T) {
 	user := logtotest.DefaultUser()
 	user.Organizations = []string{"org-1", "org-2"}
@@ -204,7 +229,9 @@ func TestRoutes(t *testing.T) {
 		},
 		OrganizationScopes: []string{"read:members", "write:members"},
 	})
-	base, _ := startAPI(t, map[string]string{"LOGTO_ENDPOINT": p.Endpoint(), "API_RESOURCE": testResource}, 1)
+	base, _ := startAPI(t, map[string]string{"LOGTO_ENDPOINT": p.Endpoint(), "API_RESOURCE": testResource,
+		"LOGTO_APP_ID": p.M2MClientID(), "LOGTO_APP_SECRET": p.M2MClientSecret()}, 1)
+	resourceMetadata := `resource_metadata="` + base + `/.well-known/oauth-protected-resource"`
 
 	full, org1 := tokens(t, p, testResource, "org-1", "read:messages", "read:members")
 	_, org2 := tokens(t, p, testResource, "org-2", "read:messages", "read:members")
@@ -213,6 +240,14 @@ func TestRoutes(t *testing.T) {
 	orgRes1 := orgResourceToken(t, p, testResource, "org-1", "read:messages", "read:reports")
 	orgRes2 := orgResourceToken(t, p, testResource, "org-2", "read:messages", "read:reports")
 	orgRes1Narrow := orgResourceToken(t, p, testResource, "org-1", "read:messages")
+	mfa := mfaToken(t, p, testResource)
+	opaque := opaqueToken(t, p, testResource, "read:messages")
+	opaqueNarrow := opaqueToken(t, p, testResource, "write:messages")
+	opaqueOther := opaqueToken(t, p, otherResource)
+	revoked := opaqueToken(t, p, testResource, "read:messages")
+	if status := revoke(t, p, revoked); status != http.StatusOK {
+		t.Fatalf("revocation: %d", status)
+	}
 
 	bearer := func(tok string) string { return "Bearer " + tok }
 	const (
@@ -259,7 +294,20 @@ func TestRoutes(t *testing.T) {
 		{"reports with an organization token", "GET", reports1, bearer(org1), 401, "invalid_token", false},
 		{"reports without read:reports", "GET", reports1, bearer(orgRes1Narrow), 403, "insufficient_scope", false},
 		{"members with an organization-scoped token", "GET", members1, bearer(orgRes1), 401, "invalid_token", false},
+		{"private-mfa without token", "GET", "/api/private-mfa", "", 401, "invalid_request", true},
+		{"private-mfa with garbage", "GET", "/api/private-mfa", "Bearer garbage", 401, "invalid_token", false},
+		{"private-mfa without mfa", "GET", "/api/private-mfa", bearer(full), 401, "insufficient_user_authentication", false},
+		{"private-mfa with mfa", "GET", "/api/private-mfa", bearer(mfa), 200, "", false},
+		{"private-mfa with an organization-scoped token", "GET", "/api/private-mfa", bearer(orgRes1), 401, "invalid_token", false},
+		{"private with an opaque token", "GET", "/api/private", bearer(opaque), 200, "", false},
+		{"private-scoped with an opaque token", "GET", "/api/private-scoped", bearer(opaque), 200, "", false},
+		{"private-scoped with an opaque token without read:messages", "GET", "/api/private-scoped", bearer(opaqueNarrow), 403, "insufficient_scope", false},
+		{"private with an opaque token of another resource", "GET", "/api/private", bearer(opaqueOther), 401, "invalid_token", false},
+		{"private with a revoked opaque token", "GET", "/api/private", bearer(revoked), 401, "invalid_token", false},
+		{"private-mfa with an opaque token", "GET", "/api/private-mfa", bearer(opaque), 401, "insufficient_user_authentication", false},
+		{"reports with an opaque token", "GET", reports1, bearer(opaque), 401, "invalid_token", false},
 		{"POST private", "POST", "/api/private", bearer(full), 405, "method_not_allowed", false},
+		{"POST metadata", "POST", "/.well-known/oauth-protected-resource", "", 405, "method_not_allowed", false},
 		{"unknown route", "GET", "/api/nothing", bearer(full), 404, "not_found", false},
 	}
 	for _, tc := range cases {
@@ -287,8 +335,36 @@ func TestRoutes(t *testing.T) {
 			if tc.status == 403 && !strings.Contains(challenge, `scope="read:`) {
 				t.Errorf("WWW-Authenticate %q names no required scope", challenge)
 			}
+			if (tc.status == 401 || tc.status == 403) && !strings.HasSuffix(challenge, ", "+resourceMetadata) {
+				t.Errorf("WWW-Authenticate %q, want it ending with %s", challenge, resourceMetadata)
+			}
+			if tc.errCode == "insufficient_user_authentication" && !strings.Contains(challenge, `acr_values="`+acrMFA+`"`) {
+				t.Errorf("WWW-Authenticate %q, want acr_values=%q", challenge, acrMFA)
+			}
 		})
 	}
+
+	t.Run("resource metadata", func(t *testing.T) {
+		a := get(t, "GET", base+"/.well-known/oauth-protected-resource", "")
+		servers, _ := a.body["authorization_servers"].([]any)
+		methods, _ := a.body["bearer_methods_supported"].([]any)
+		scopes, _ := a.body["scopes_supported"].([]any)
+		if a.status != 200 || a.body["resource"] != testResource || len(servers) != 1 || servers[0] != p.Issuer() ||
+			len(methods) != 1 || methods[0] != "header" || !slices.Contains(scopes, any("read:messages")) || !slices.Contains(scopes, any("read:reports")) {
+			t.Errorf("metadata %d %v", a.status, a.body)
+		}
+	})
+
+	t.Run("opaque claims", func(t *testing.T) {
+		a := get(t, "GET", base+"/api/private", bearer(opaque))
+		if a.body["sub"] != user.Subject || a.body["aud"] != testResource || a.body["active"] != true {
+			t.Errorf("claims %v: want sub %q, aud %q and the introspection answer", a.body, user.Subject, testResource)
+		}
+		a = get(t, "GET", base+"/api/private-mfa", bearer(mfa))
+		if a.body["acr"] != acrMFA {
+			t.Errorf("private-mfa claims %v: want acr %q", a.body, acrMFA)
+		}
+	})
 
 	t.Run("claims", func(t *testing.T) {
 		a := get(t, "GET", base+"/api/private", bearer(full))
@@ -311,6 +387,46 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("reports answer %v: want organization_id org-1 and reports", a.body)
 		}
 	})
+}
+
+// revoke revokes token at the provider as its web app.
+func revoke(t *testing.T, p *logtotest.Provider, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, p.Issuer()+"/token/revocation", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(p.ClientID(), p.ClientSecret())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Without LOGTO_APP_ID and LOGTO_APP_SECRET, opaque tokens are refused
+// without asking the provider; API_BASE_URL names the metadata in every
+// challenge.
+func TestOpaqueTokensNeedCredentials(t *testing.T) {
+	p := logtotest.NewTestProvider(t, logtotest.Options{})
+	base, _ := startAPI(t, map[string]string{"LOGTO_ENDPOINT": p.Endpoint(), "API_BASE_URL": "https://api.example.com/v1"}, 1)
+	a := get(t, "GET", base+"/api/private", "Bearer "+opaqueToken(t, p, logtotest.DefaultResource))
+	const rm = `resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1"`
+	if a.status != 401 || a.body["error"] != "invalid_token" || !strings.HasSuffix(a.header.Get("WWW-Authenticate"), ", "+rm) {
+		t.Errorf("opaque token without credentials: %d %v %s", a.status, a.body, a.header.Get("WWW-Authenticate"))
+	}
+	if n := p.Requests("introspection"); n != 0 {
+		t.Errorf("%d introspection requests", n)
+	}
+	// The metadata is served at the well-known path, and at the one RFC
+	// 9728 forms for a base URL with a path.
+	for _, path := range []string{"/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/v1"} {
+		if a := get(t, "GET", base+path, ""); a.status != 200 || a.body["resource"] != logtotest.DefaultResource {
+			t.Errorf("GET %s: %d %v", path, a.status, a.body)
+		}
+	}
 }
 
 func TestBadSettings(t *testing.T) {

@@ -35,6 +35,7 @@ type Document struct {
 	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
 	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint"`
 	TokenEndpointAuthMethods          []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethods  []string `json:"introspection_endpoint_auth_methods_supported"`
 	IDTokenSigningAlgs                []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	AuthorizationResponseISSParameter bool     `json:"authorization_response_iss_parameter_supported"`

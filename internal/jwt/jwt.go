@@ -70,6 +70,21 @@ func Segments(raw string) (seg [3][]byte, ok bool) {
 	return seg, true
 }
 
+// IsStructured reports whether a bearer token has the form of a JOSE
+// compact serialization (a JWS such as a JWT, or a JWE): a first
+// dot-separated part that is base64url of what looks like a JSON object,
+// a JOSE header. It decodes that part only and proves nothing; a token
+// that is not structured is opaque, and only its issuer can say what it
+// means (RFC 7662 introspection).
+func IsStructured(raw string) bool {
+	h, _, ok := strings.Cut(raw, ".")
+	if !ok || h == "" || len(raw) > MaxTokenBytes {
+		return false
+	}
+	b, err := b64.DecodeString(h)
+	return err == nil && isObject(b)
+}
+
 func isObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}'
@@ -209,4 +224,50 @@ func SubjectAndSession(token string) (sub, sid string) {
 	sub, _ = c.Sub.(string)
 	sid, _ = c.Sid.(string)
 	return sub, sid
+}
+
+// Lax claims read a malformed value as absent instead of failing the whole
+// claims set. They are for claims whose absence can only deny (acr, amr,
+// auth_time: a route that asks for them refuses a token without them), so
+// that a provider's odd value for one does not make an otherwise valid
+// token useless on every route, and can never grant anything.
+type (
+	// LaxString is a string claim; any other JSON value reads as "".
+	LaxString string
+	// LaxStrings is an array-of-strings claim; any other JSON value
+	// (a lone string included) reads as nil.
+	LaxStrings []string
+	// LaxDate is a NumericDate claim; a value NumericDate refuses reads as
+	// the zero time.
+	LaxDate struct{ time.Time }
+)
+
+// UnmarshalJSON never fails.
+func (s *LaxString) UnmarshalJSON(b []byte) error {
+	var v string
+	if json.Unmarshal(b, &v) != nil {
+		v = ""
+	}
+	*s = LaxString(v)
+	return nil
+}
+
+// UnmarshalJSON never fails.
+func (s *LaxStrings) UnmarshalJSON(b []byte) error {
+	var v []string
+	if json.Unmarshal(b, &v) != nil {
+		v = nil
+	}
+	*s = v
+	return nil
+}
+
+// UnmarshalJSON never fails.
+func (d *LaxDate) UnmarshalJSON(b []byte) error {
+	var n NumericDate
+	if n.UnmarshalJSON(b) != nil {
+		n = NumericDate{}
+	}
+	d.Time = n.Time
+	return nil
 }

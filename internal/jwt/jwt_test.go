@@ -87,3 +87,60 @@ func FuzzSplit(f *testing.F) {
 		_ = json.Unmarshal(p.Payload, &c)
 	})
 }
+
+// Lax claims take their one well-formed shape and read anything else as
+// absent, without failing the claims set around them.
+func TestLaxClaims(t *testing.T) {
+	type claims struct {
+		S LaxString  `json:"s"`
+		L LaxStrings `json:"l"`
+		D LaxDate    `json:"d"`
+		N string     `json:"n"`
+	}
+	var good claims
+	if err := json.Unmarshal([]byte(`{"s":"x","l":["a","b"],"d":1700000000,"n":"kept"}`), &good); err != nil {
+		t.Fatal(err)
+	}
+	if good.S != "x" || len(good.L) != 2 || good.L[1] != "b" || good.D.Unix() != 1700000000 || good.N != "kept" {
+		t.Errorf("well-formed: %+v", good)
+	}
+	for _, body := range []string{
+		`{"s":1,"l":"a","d":"x","n":"kept"}`,
+		`{"s":null,"l":null,"d":null,"n":"kept"}`,
+		`{"s":["x"],"l":[1],"d":-5,"n":"kept"}`,
+		`{"s":{},"l":{},"d":1e300,"n":"kept"}`,
+		`{"n":"kept"}`,
+	} {
+		var c claims
+		if err := json.Unmarshal([]byte(body), &c); err != nil {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if c.S != "" || c.L != nil || !c.D.IsZero() || c.N != "kept" {
+			t.Errorf("%s: %+v", body, c)
+		}
+	}
+}
+
+// A token is structured when its first part is a JOSE header; anything
+// else is opaque.
+func TestIsStructured(t *testing.T) {
+	hdr := enc(`{"alg":"ES384"}`)
+	for raw, want := range map[string]bool{
+		hdr + "." + enc(`{}`) + "." + enc("s"): true,
+		hdr + ".x":                             true,
+		hdr + "....":                           true, // a JWE's shape
+		hdr:                                    false,
+		"." + enc(`{}`):                        false,
+		"abc.def.ghi":                          false,
+		enc(`[1]`) + ".x.y":                    false,
+		hdr + "=.x.y":                          false,
+		"Rk9PQkFSYmF6cXV4":                     false,
+		"":                                     false,
+		hdr + "." + strings.Repeat("a", MaxTokenBytes): false,
+	} {
+		if got := IsStructured(raw); got != want {
+			t.Errorf("IsStructured(%.40q) = %v, want %v", raw, got, want)
+		}
+	}
+}
