@@ -20,19 +20,11 @@ func (p *Provider) clientCredentialsLocked(form url.Values, c *client, iss strin
 		// Logto's answer, 403 included.
 		return nil, &oauthError{http.StatusForbidden, "access_denied", "app has not associated with the organization"}
 	}
-	var resource string
-	switch rs := form["resource"]; {
-	case len(rs) > 1:
-		return nil, errInvalidTarget("only a single resource indicator value is supported for this grant type: one resource per token")
-	case len(rs) == 1:
-		resource = rs[0]
-		if e := p.checkResource(resource); e != nil {
-			return nil, e
-		}
-		if resource == OrganizationsResource {
-			return nil, errInvalidTarget("use organization_id to get an organization token")
-		}
-	case orgID == "":
+	resource, e := p.singleResource(form)
+	switch {
+	case e != nil:
+		return nil, e
+	case resource == "" && orgID == "":
 		return nil, errInvalidTarget("both resource and organization_id are missing: a token is for a resource or an organization")
 	}
 
@@ -64,4 +56,24 @@ func narrowScopes(allowed []string, form url.Values) []string {
 		out = slices.DeleteFunc(out, func(s string) bool { return !slices.Contains(requested, s) })
 	}
 	return out
+}
+
+// singleResource reads the one resource indicator a token request may
+// name (Logto issues a token for one audience): "" when it names none.
+// The organizations resource is refused: organization_id asks for those.
+func (p *Provider) singleResource(form url.Values) (string, *oauthError) {
+	rs := form["resource"]
+	switch {
+	case len(rs) > 1:
+		return "", errInvalidTarget("only a single resource indicator value is supported for this grant type: one resource per token")
+	case len(rs) == 0:
+		return "", nil
+	}
+	if e := p.checkResource(rs[0]); e != nil {
+		return "", e
+	}
+	if rs[0] == OrganizationsResource {
+		return "", errInvalidTarget("use organization_id to get an organization token")
+	}
+	return rs[0], nil
 }

@@ -150,18 +150,9 @@ func (p *Provider) tokenExchangeLocked(form url.Values, c *client, iss string, n
 		}
 	}
 
-	var resource string
-	switch rs := form["resource"]; {
-	case len(rs) > 1:
-		return nil, errInvalidTarget("only a single resource indicator value is supported for this grant type: one resource per token")
-	case len(rs) == 1:
-		resource = rs[0]
-		if e := p.checkResource(resource); e != nil {
-			return nil, e
-		}
-		if resource == OrganizationsResource {
-			return nil, errInvalidTarget("use organization_id to get an organization token")
-		}
+	resource, e := p.singleResource(form)
+	if e != nil {
+		return nil, e
 	}
 	user := p.user
 	if subj.extra != nil {

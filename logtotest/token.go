@@ -238,21 +238,12 @@ func (p *Provider) refreshGrantLocked(form url.Values, clientID, iss string, now
 	if s, ok := form["scope"]; ok {
 		requested = splitScope(s[0])
 	}
-	resource := ""
-	switch rs := form["resource"]; {
-	case len(rs) > 1:
-		return nil, errInvalidTarget("only a single resource indicator value is supported")
-	case len(rs) == 1:
-		resource = rs[0]
-		if e := p.checkResource(resource); e != nil {
-			return nil, e
-		}
-		if resource == OrganizationsResource {
-			return nil, errInvalidTarget("use organization_id to get an organization token")
-		}
-		if !slices.Contains(g.resources, resource) {
-			return nil, errInvalidTarget("resource indicator was not part of the authorization request")
-		}
+	resource, e := p.singleResource(form)
+	switch {
+	case e != nil:
+		return nil, e
+	case resource != "" && !slices.Contains(g.resources, resource):
+		return nil, errInvalidTarget("resource indicator was not part of the authorization request")
 	}
 	orgID := form.Get("organization_id")
 	if orgID != "" {
