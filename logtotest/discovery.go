@@ -52,6 +52,8 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"end_session_endpoint":                           iss + "/session/end",
 		"revocation_endpoint":                            iss + "/token/revocation",
 		"device_authorization_endpoint":                  iss + "/device/auth",
+		"pushed_authorization_request_endpoint":          iss + "/request",
+		"require_pushed_authorization_requests":          p.opts.RequirePAR,
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange, GrantTypeDeviceCode},
