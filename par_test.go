@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -364,4 +365,42 @@ func TestConfigRefusesUnknownPARMode(t *testing.T) {
 	if !errors.Is(err, logto.ErrInvalidConfig) || !strings.Contains(err.Error(), "PushedAuthorization") {
 		t.Errorf("err = %v, want ErrInvalidConfig naming PushedAuthorization", err)
 	}
+}
+
+// A sign-in whose parameters never travel through the browser: SignIn
+// pushes them to the provider and the URL names them by a request_uri.
+func ExamplePARMode() {
+	p := devProvider()
+	defer p.Close()
+	ctx := context.Background()
+
+	client, err := logto.NewClient(logto.Config{
+		Endpoint: p.Endpoint(), AppID: p.ClientID(), AppSecret: p.ClientSecret(),
+		RedirectURI:         "http://localhost:3000/callback",
+		PushedAuthorization: logto.PARRequired, // fail rather than fall back
+	}, logto.NewMemoryStorage())
+	if err != nil {
+		log.Fatal(err)
+	}
+	authURL, err := client.SignIn(ctx, logto.SignInOptions{LoginHint: "dev@example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, _ := url.Parse(authURL)
+	fmt.Println(len(u.Query()), u.Query().Has("request_uri"), u.Query().Has("login_hint"))
+
+	// The callback is the same as without PAR.
+	callback, err := p.Authorize(ctx, authURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cb, _ := url.Parse(callback)
+	res, err := client.HandleSignInCallbackURL(ctx, cb)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Claims.Subject)
+	// Output:
+	// 2 true false
+	// dev-user-1
 }
