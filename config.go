@@ -53,6 +53,12 @@ type Config struct {
 	// NoReservedScopes leaves out offline_access and profile. openid is
 	// always requested.
 	NoReservedScopes bool
+	// PushedAuthorization says when SignIn pushes its authorization
+	// request to the provider (RFC 9126) and sends the browser with only
+	// client_id and the single-use request_uri it gets back. The zero
+	// value, PARWhenRequired, pushes only when the provider requires it;
+	// see PARMode.
+	PushedAuthorization PARMode
 
 	// RedirectURI is the default callback URL for SignIn and the callback
 	// handler, e.g. "https://app.example.com/callback". It must be registered
@@ -137,6 +143,7 @@ type settings struct {
 	scopeString string
 	resources   []string
 	prompt      string
+	par         PARMode
 	redirectURI string
 	postLogout  string
 	httpClient  *http.Client
@@ -227,6 +234,9 @@ func (c *Config) validate() (*settings, error) {
 	if c.ExpiryMargin < 0 {
 		bad("ExpiryMargin must not be negative")
 	}
+	if err := c.PushedAuthorization.check(); err != nil {
+		bad("PushedAuthorization: %v", err)
+	}
 
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
@@ -241,6 +251,7 @@ func (c *Config) validate() (*settings, error) {
 		scopeString:     strings.Join(scopes, " "),
 		resources:       resources,
 		prompt:          strings.Join(appendUnique(nil, prompts...), " "),
+		par:             c.PushedAuthorization,
 		redirectURI:     c.RedirectURI,
 		postLogout:      c.PostLogoutRedirectURI,
 		httpClient:      c.HTTPClient,

@@ -72,7 +72,8 @@ type OAuthError struct {
 	// that came back through the browser on the callback.
 	StatusCode int
 	// Endpoint names where the error came from: "authorize", "token",
-	// "userinfo" or "revocation".
+	// "userinfo", "revocation", "device authorization" or "pushed
+	// authorization".
 	Endpoint string
 }
 

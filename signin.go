@@ -117,6 +117,13 @@ const (
 // redirect the browser to. Every call makes a fresh state, nonce and PKCE
 // (S256) verifier, kept in the Storage under the state so that sign-ins in
 // several tabs each complete.
+//
+// With a pushed authorization request (Config.PushedAuthorization, or a
+// provider that requires one), SignIn first posts the request to the
+// provider and the URL carries only client_id and a request_uri; the
+// provider's refusal is then an *OAuthError (Endpoint "pushed
+// authorization"), and a provider that offers no PAR where one is needed
+// is ErrProvider.
 func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error) {
 	s := c.app.s
 	redirectURI := opts.RedirectURI
@@ -127,6 +134,10 @@ func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error)
 		return "", err
 	}
 	m, err := c.app.metadata(ctx)
+	if err != nil {
+		return "", err
+	}
+	push, err := s.par.push(m.Document)
 	if err != nil {
 		return "", err
 	}
@@ -156,6 +167,12 @@ func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error)
 	if !opts.ACROptional {
 		ps.ACR = slices.Clone(opts.ACRValues)
 	}
+	// The URL first: a sign-in whose request the provider refused is not
+	// kept.
+	authURL, err := c.app.authorizationURL(ctx, m, s.authorizationParams(&opts, state, &ps), push)
+	if err != nil {
+		return "", err
+	}
 	pending[state] = ps
 	if err := c.savePending(ctx, pending); err != nil {
 		return "", err
@@ -163,24 +180,27 @@ func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error)
 	if err := c.flush(ctx); err != nil {
 		return "", err
 	}
+	return authURL, nil
+}
 
-	u, err := url.Parse(m.AuthorizationEndpoint)
-	if err != nil {
-		return "", wrapErr(ErrDiscovery, "authorization_endpoint", err)
-	}
-	q := u.Query()
+// authorizationParams are the parameters of the authorization request of
+// the sign-in ps under state (OpenID Connect Core 3.1.2.1, RFC 7636, RFC
+// 8707 and Logto's own), the same whether they travel in the browser's URL
+// or are pushed (RFC 9126).
+func (s *settings) authorizationParams(opts *SignInOptions, state string, ps *pendingSignIn) url.Values {
+	q := url.Values{}
 	for k, vs := range opts.ExtraParams {
 		for _, v := range vs {
 			q.Add(k, v)
 		}
 	}
 	q.Set("client_id", s.appID)
-	q.Set("redirect_uri", redirectURI)
+	q.Set("redirect_uri", ps.RedirectURI)
 	q.Set("response_type", "code")
 	q.Set("scope", s.scopeString)
 	q.Set("state", state)
-	q.Set("nonce", nonce)
-	q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(verifier))
+	q.Set("nonce", ps.Nonce)
+	q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(ps.Verifier))
 	q.Set("code_challenge_method", "S256")
 	prompt := s.prompt
 	if len(opts.Prompt) > 0 {
@@ -202,8 +222,7 @@ func (c *Client) SignIn(ctx context.Context, opts SignInOptions) (string, error)
 	if ps.MaxAge != nil {
 		q.Set("max_age", strconv.FormatInt(*ps.MaxAge, 10))
 	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return q
 }
 
 func setIf(q url.Values, k, v string) {

@@ -53,8 +53,8 @@ type grant struct {
 }
 
 // serveAuthorize handles the authorization endpoint: it validates the
-// request and approves it at once or, with Options.SignInPage, shows the
-// sign-in page.
+// request, made there or pushed before (see servePushedAuthorization), and
+// approves it at once or, with Options.SignInPage, shows the sign-in page.
 func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -69,29 +69,68 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	faults := p.faults
 	base := p.base
 	p.mu.Unlock()
-	iss := deriveIssuer(base, r)
 
-	// Errors about the client or the redirect URI must not redirect.
+	pushed := q.Has("request_uri")
+	if pushed {
+		var e *oauthError
+		if q, e = p.takePushed(q); e != nil {
+			// The redirect URI is in the pushed request, which is gone.
+			writeErrorPage(w, r, e)
+			return
+		}
+	}
+	req, e := p.parseAuthorization(q, deriveIssuer(base, r))
+	if req == nil {
+		writeErrorPage(w, r, e)
+		return
+	}
+	switch {
+	case faults.AuthorizeError != "":
+		req.fail(w, faults.AuthorizeError, faults.AuthorizeErrorDescription, faults.AuthorizeErrorURI)
+		return
+	case e == nil && !pushed && p.opts.RequirePAR:
+		e = errInvalidRequest("Pushed Authorization Request must be used")
+	}
+	if e != nil {
+		req.fail(w, e.code, e.desc, "")
+		return
+	}
+
+	switch {
+	case !p.opts.SignInPage:
+		p.issueCode(w, req, nil)
+	case slices.Contains(strings.Fields(q.Get("prompt")), "none"):
+		// OpenID Connect Core 1.0 section 3.1.2.6: the provider keeps no
+		// sign-in of its own, so it cannot approve without showing a page.
+		req.fail(w, "login_required", "end-user authentication is required", "")
+	default:
+		p.showSignInPage(w, req)
+	}
+}
+
+// parseAuthorization validates the parameters of an authorization request,
+// made at the authorization endpoint or pushed (RFC 9126 section 2.1 wants
+// both validated alike), and returns the request they make. An error
+// without a request is about the client or the redirect URI and must not
+// be redirected; an error with one goes back to its redirect URI (at the
+// authorization endpoint; the PAR endpoint answers every error itself).
+func (p *Provider) parseAuthorization(q url.Values, iss string) (*authRequest, *oauthError) {
 	clientID := q.Get("client_id")
 	c := p.clientByID(clientID)
 	switch {
 	case clientID == "":
-		writeErrorPage(w, r, errInvalidRequest("missing required parameter 'client_id'"))
-		return
+		return nil, errInvalidRequest("missing required parameter 'client_id'")
 	case c == nil || len(q["client_id"]) > 1:
-		writeErrorPage(w, r, &oauthError{http.StatusBadRequest, "invalid_client", "client is invalid"})
-		return
+		return nil, &oauthError{http.StatusBadRequest, "invalid_client", "client is invalid"}
 	}
 	redirectURI := q.Get("redirect_uri")
 	if redirectURI == "" {
-		writeErrorPage(w, r, errInvalidRequest("missing required parameter 'redirect_uri'"))
-		return
+		return nil, errInvalidRequest("missing required parameter 'redirect_uri'")
 	}
-	// The M2M application has no redirect URI, so it cannot get here.
+	// The M2M application has no redirect URI, so it cannot get past here.
 	if len(q["redirect_uri"]) > 1 || !c.redirectAllowed(redirectURI, &p.opts) {
-		writeErrorPage(w, r, &oauthError{http.StatusBadRequest, "invalid_redirect_uri",
-			"redirect_uri did not match any of the client's registered redirect_uris"})
-		return
+		return nil, &oauthError{http.StatusBadRequest, "invalid_redirect_uri",
+			"redirect_uri did not match any of the client's registered redirect_uris"}
 	}
 
 	req := &authRequest{
@@ -100,32 +139,16 @@ func (p *Provider) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		state:       q.Get("state"),
 		iss:         iss,
 	}
-	if faults.AuthorizeError != "" {
-		req.fail(w, faults.AuthorizeError, faults.AuthorizeErrorDescription, faults.AuthorizeErrorURI)
-		return
-	}
 	if e := p.checkAuthorizeParams(q); e != nil {
-		req.fail(w, e.code, e.desc, "")
-		return
+		return req, e
 	}
 	req.scopes = splitScope(q.Get("scope"))
 	req.resources = dedupe(q["resource"])
 	req.nonce = q.Get("nonce")
 	req.challenge = q.Get("code_challenge")
 	req.acrValues = strings.Fields(q.Get("acr_values"))
-	prompts := strings.Fields(q.Get("prompt"))
-	req.offline = slices.Contains(req.scopes, ScopeOfflineAccess) && slices.Contains(prompts, "consent")
-
-	switch {
-	case !p.opts.SignInPage:
-		p.issueCode(w, req, nil)
-	case slices.Contains(prompts, "none"):
-		// OpenID Connect Core 1.0 section 3.1.2.6: the provider keeps no
-		// sign-in of its own, so it cannot approve without showing a page.
-		req.fail(w, "login_required", "end-user authentication is required", "")
-	default:
-		p.showSignInPage(w, req)
-	}
+	req.offline = slices.Contains(req.scopes, ScopeOfflineAccess) && slices.Contains(strings.Fields(q.Get("prompt")), "consent")
+	return req, nil
 }
 
 // authRequest is a validated authorization request: all a code needs.

@@ -53,6 +53,8 @@ func (p *Provider) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint":                            iss + "/token/revocation",
 		"introspection_endpoint":                         iss + "/token/introspection",
 		"device_authorization_endpoint":                  iss + "/device/auth",
+		"pushed_authorization_request_endpoint":          iss + "/request",
+		"require_pushed_authorization_requests":          p.opts.RequirePAR,
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials", GrantTypeTokenExchange, GrantTypeDeviceCode},

@@ -29,6 +29,13 @@
 // its own, so every sign-in authenticates the user afresh and any max_age
 // is met.
 //
+// Pushed authorization requests (RFC 9126) work as with oidc-provider: a
+// client posts its authorization request to <endpoint>/oidc/request,
+// authenticated as at the token endpoint, and sends the browser to the
+// authorization endpoint with only its client_id and the request_uri it
+// got, single-use and good for 60 seconds. Options.RequirePAR refuses any
+// other authorization request.
+//
 // By default there is no sign-in page: every valid authorization request is
 // approved at once for the configured [User], which is what tests want.
 // Counters ([Provider.Requests], [Provider.Grants]), recorded requests and

@@ -32,6 +32,8 @@ func FuzzServeHTTP(f *testing.F) {
 		{"POST", "/oidc/device/confirm", "", "interaction=x&choice=deny", "", "application/x-www-form-urlencoded"},
 		{"POST", "/oidc/token/introspection", "", "token=x&token_type_hint=access_token", "Basic ZGV2LWFwcDpkZXYtc2VjcmV0", "application/x-www-form-urlencoded"},
 		{"POST", "/oidc/token/introspection", "", "token=eyJhbGciOiJFUzM4NCJ9.e30.AAAA&client_id=dev-m2m&client_secret=dev-m2m-secret", "", "application/x-www-form-urlencoded"},
+		{"POST", "/oidc/request", "", "redirect_uri=http://a/cb&response_type=code&scope=openid&code_challenge=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&code_challenge_method=S256&resource=x", "Basic ZGV2LWFwcDpkZXYtc2VjcmV0", "application/x-www-form-urlencoded"},
+		{"GET", "/oidc/auth", "client_id=dev-app&request_uri=urn:ietf:params:oauth:request_uri:x&request_uri=y", "", "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.body, s.authz, s.ctype)

@@ -148,6 +148,12 @@ type Options struct {
 	// silently. Meant for apps run by hand; tests that let
 	// [Provider.Authorize] play the browser leave it off.
 	SignInPage bool
+	// RequirePAR makes the authorization endpoint take only requests pushed
+	// before to the PAR endpoint (RFC 9126, <endpoint>/oidc/request, which
+	// is always there): a plain authorization request gets invalid_request
+	// at its redirect URI, and discovery says
+	// require_pushed_authorization_requests: true.
+	RequirePAR bool
 	// Resources are the API resources the provider knows; default
 	// ["https://api.example.com"]. A resource indicator not listed here (nor
 	// [OrganizationsResource]) gets invalid_target.

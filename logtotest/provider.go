@@ -45,10 +45,13 @@ type Provider struct {
 	// normalized user code (device.go).
 	devices   map[string]*deviceAuth
 	userCodes map[string]string
+	// Pushed authorization requests, by request_uri (par.go).
+	pushed map[string]*pushedRequest
 
 	requests      map[string]int
 	grantCounts   map[string]int
 	lastAuth      url.Values
+	lastPushed    url.Values
 	lastToken     url.Values
 	lastEndSess   url.Values
 	revokedTokens []string
@@ -77,6 +80,7 @@ func New(opts Options) (*Provider, error) {
 		subjectTokens: map[string]*subjectToken{},
 		devices:       map[string]*deviceAuth{},
 		userCodes:     map[string]string{},
+		pushed:        map[string]*pushedRequest{},
 		requests:      map[string]int{},
 		grantCounts:   map[string]int{},
 	}
@@ -203,7 +207,8 @@ func (p *Provider) SetUser(u User) {
 
 // Requests returns how many requests an endpoint has received since the
 // start or the last [Provider.ResetCounters]. Endpoint names: "discovery",
-// "jwks", "authorize", "sign_in" (the sign-in page's form, see
+// "jwks", "authorize", "par" (the pushed authorization request endpoint,
+// POST /oidc/request), "sign_in" (the sign-in page's form, see
 // Options.SignInPage), "token", "userinfo", "revocation", "introspection",
 // "end_session",
 // "device_authorization" (POST /oidc/device/auth), "device" (the device
@@ -291,6 +296,8 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt = route{"jwks", "GET HEAD", p.serveJWKS}
 	case "/oidc/auth":
 		rt = route{"authorize", "GET POST", p.serveAuthorize}
+	case parPath:
+		rt = route{"par", "POST", p.servePushedAuthorization}
 	case signInConfirmPath:
 		if !p.opts.SignInPage {
 			writeNotFound(w, r)
@@ -365,9 +372,14 @@ func deriveIssuer(base string, r *http.Request) string {
 }
 
 // pruneLocked drops expired codes, tokens, sign-in interactions, subject
-// tokens and device codes, an hour late so that a late comer hears why.
-// Call with p.mu held.
+// tokens, device codes and pushed authorization requests, an hour late so
+// that a late comer hears why. Call with p.mu held.
 func (p *Provider) pruneLocked(now time.Time) {
+	for k, pr := range p.pushed {
+		if now.After(pr.expires.Add(time.Hour)) {
+			delete(p.pushed, k)
+		}
+	}
 	for k, t := range p.subjectTokens {
 		if now.After(t.expires.Add(time.Hour)) {
 			delete(p.subjectTokens, k)

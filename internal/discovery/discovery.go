@@ -39,6 +39,15 @@ type Document struct {
 	IDTokenSigningAlgs                []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	AuthorizationResponseISSParameter bool     `json:"authorization_response_iss_parameter_supported"`
+
+	// PushedAuthorizationRequestEndpoint is where a client pushes its
+	// authorization request (RFC 9126 section 5); empty when the provider
+	// offers none.
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint"`
+	// RequirePushedAuthorizationRequests says the provider takes
+	// authorization requests only by reference to a pushed one (RFC 9126
+	// section 5).
+	RequirePushedAuthorizationRequests bool `json:"require_pushed_authorization_requests"`
 }
 
 // URL is where the metadata of issuer lives (OpenID Connect Discovery 1.0
@@ -84,6 +93,7 @@ func Parse(body []byte, issuer string) (*Document, error) {
 		{"revocation_endpoint", d.RevocationEndpoint},
 		{"introspection_endpoint", d.IntrospectionEndpoint},
 		{"device_authorization_endpoint", d.DeviceAuthorizationEndpoint},
+		{"pushed_authorization_request_endpoint", d.PushedAuthorizationRequestEndpoint},
 	} {
 		if e.value == "" {
 			continue

@@ -35,10 +35,17 @@ func TestParse(t *testing.T) {
 		"http userinfo":     doc(`,"userinfo_endpoint":"http://id.example.com/me"`),
 		"http revocation":   doc(`,"revocation_endpoint":"http://id.example.com/revoke"`),
 		"javascript":        doc(`,"end_session_endpoint":"javascript:alert(1)"`),
+		// The client secret is posted to the PAR endpoint.
+		"http par":     doc(`,"pushed_authorization_request_endpoint":"http://id.example.com/oidc/request"`),
+		"relative par": doc(`,"pushed_authorization_request_endpoint":"/oidc/request"`),
 	} {
 		if _, err := Parse(body, iss); !errors.Is(err, kind.ErrProvider) {
 			t.Errorf("%s: err %v, want the provider kind", name, err)
 		}
+	}
+	d, err = Parse(doc(`,"pushed_authorization_request_endpoint":"https://id.example.com/oidc/request","require_pushed_authorization_requests":true`), iss)
+	if err != nil || d.PushedAuthorizationRequestEndpoint != "https://id.example.com/oidc/request" || !d.RequirePushedAuthorizationRequests {
+		t.Errorf("PAR metadata: %+v, %v", d, err)
 	}
 	// An http issuer (a loopback dev provider) may have http endpoints.
 	if _, err := Parse([]byte(`{"issuer":"http://127.0.0.1:1/oidc","jwks_uri":"http://127.0.0.1:1/oidc/jwks"}`), "http://127.0.0.1:1/oidc"); err != nil {
