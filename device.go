@@ -16,6 +16,10 @@ import (
 // (RFC 8628 section 3.4).
 const DeviceCodeGrantType = "urn:ietf:params:oauth:grant-type:device_code"
 
+// maxDeviceCodeLife bounds, in seconds, how long a device code is waited
+// for.
+const maxDeviceCodeLife = 24 * 60 * 60
+
 // DefaultDeviceInterval is how long to wait between polls when the
 // provider does not say (RFC 8628 section 3.2).
 const DefaultDeviceInterval = 5 * time.Second
@@ -113,8 +117,10 @@ func parseDeviceAuthorization(body []byte, sent time.Time, allowHTTP bool) (*Dev
 		UserCode:                a.UserCode,
 		VerificationURI:         a.VerificationURI,
 		VerificationURIComplete: a.VerificationURIComplete,
-		Expiry:                  sent.Add(time.Duration(a.ExpiresIn) * time.Second),
-		Interval:                time.Duration(a.Interval) * time.Second,
+		// A day at most: the poll loop ends there whatever the provider says
+		// (and the multiplication cannot overflow).
+		Expiry:   sent.Add(time.Duration(min(a.ExpiresIn, maxDeviceCodeLife)) * time.Second),
+		Interval: time.Duration(a.Interval) * time.Second,
 	}
 	if d.Interval == 0 {
 		d.Interval = DefaultDeviceInterval
