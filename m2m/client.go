@@ -25,6 +25,15 @@ type Config struct {
 	// Required. https unless the host is a loopback one or
 	// InsecureAllowHTTP is set.
 	Endpoint string
+	// ProviderURL is the URL this process reaches the provider at, when
+	// that is not Endpoint ("http://logto:3001" in a container network), as
+	// in logto.Config: the provider there is trusted to be the provider of
+	// Endpoint, its metadata must name the public issuer, and the token
+	// endpoint it names under Endpoint is reached under ProviderURL. https
+	// unless the host is a loopback or private one (a private IP address, a
+	// single-label name such as a container's), or InsecureAllowHTTP is set;
+	// over http the secret and the tokens cross that network in clear.
+	ProviderURL string
 	// AppID and AppSecret are the machine-to-machine app's credentials.
 	// Required.
 	AppID, AppSecret string
@@ -35,8 +44,8 @@ type Config struct {
 	// ExpiryMargin: a cached token is replaced once it has less than this
 	// left (capped at half its lifetime); zero means DefaultExpiryMargin.
 	ExpiryMargin time.Duration
-	// InsecureAllowHTTP accepts an http Endpoint, and lets Transport send
-	// tokens over http, on any host. For tests on a private network only:
+	// InsecureAllowHTTP accepts an http Endpoint and ProviderURL, and lets
+	// Transport send tokens over http, on any host. For tests on a private network only:
 	// a token sent in clear is anyone's.
 	InsecureAllowHTTP bool
 	// Now replaces time.Now, for tests.
@@ -46,6 +55,7 @@ type Config struct {
 // Client gets and caches tokens for one app. Create it with [New].
 type Client struct {
 	issuer    string
+	route     *discovery.Route // nil without ProviderURL
 	http      *http.Client
 	appID     string
 	secret    string
@@ -73,6 +83,17 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
+	var route *discovery.Route
+	if cfg.ProviderURL != "" {
+		internal, err := httpx.CheckProviderURL("ProviderURL", cfg.ProviderURL, cfg.InsecureAllowHTTP)
+		if err != nil {
+			problems = append(problems, err)
+		} else if endpoint != "" {
+			if route, err = discovery.NewRoute(endpoint, internal); err != nil {
+				problems = append(problems, err)
+			}
+		}
+	}
 	if cfg.AppID == "" {
 		problems = append(problems, errors.New("AppID must be provided"))
 	}
@@ -87,6 +108,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		issuer:    endpoint + "/oidc",
+		route:     route,
 		http:      httpx.Client(cfg.HTTPClient),
 		appID:     cfg.AppID,
 		secret:    cfg.AppSecret,
@@ -106,7 +128,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 func (c *Client) discover(ctx context.Context) (*provider, error) {
-	d, err := discovery.Fetch(ctx, c.http, c.issuer)
+	d, err := discovery.FetchVia(ctx, c.http, c.issuer, c.route)
 	if err != nil {
 		return nil, err
 	}
