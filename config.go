@@ -61,6 +61,16 @@ type Config struct {
 	// AppSecret is the client secret. Empty means a public client: the
 	// client_id is sent in the body and PKCE alone protects the code.
 	AppSecret string
+	// PreviousAppSecrets are the app's other secrets during a secret
+	// rotation, typically the one AppSecret replaces. AppSecret is
+	// presented first; when the provider refuses it as invalid_client, the
+	// request is sent again with each of these in turn, and the secret that
+	// works is presented first from then on. So the app can be deployed
+	// with the new secret before or after the provider knows it, and keeps
+	// working while the provider drops the old one. The provider checks the
+	// client before the grant: a refused request spends no code or refresh
+	// token. They need AppSecret.
+	PreviousAppSecrets []string
 
 	// Scopes are requested in addition to the reserved ones (openid,
 	// offline_access, profile). Duplicates are dropped.
@@ -157,6 +167,7 @@ type settings struct {
 	route       *discovery.Route // nil without ProviderURL
 	appID       string
 	appSecret   string
+	oldSecrets  []string // Config.PreviousAppSecrets
 	scopes      []string
 	scopeString string
 	resources   []string
@@ -203,6 +214,17 @@ func (c *Config) validate() (*settings, error) {
 	}
 	if c.AppID == "" {
 		bad("AppID must be provided")
+	}
+	var oldSecrets []string
+	for _, p := range c.PreviousAppSecrets {
+		if p == "" {
+			bad("PreviousAppSecrets holds an empty secret")
+		} else if p != c.AppSecret {
+			oldSecrets = appendUnique(oldSecrets, p)
+		}
+	}
+	if len(c.PreviousAppSecrets) > 0 && c.AppSecret == "" {
+		bad("PreviousAppSecrets need AppSecret: a public client has no secret")
 	}
 
 	scopes := []string{ScopeOpenID}
@@ -273,6 +295,7 @@ func (c *Config) validate() (*settings, error) {
 		route:           route,
 		appID:           c.AppID,
 		appSecret:       c.AppSecret,
+		oldSecrets:      oldSecrets,
 		scopes:          scopes,
 		scopeString:     strings.Join(scopes, " "),
 		resources:       resources,

@@ -101,6 +101,7 @@ func (a *App) checkMetadata(m *metadata) error {
 		HTTP:         s.httpClient,
 		ClientID:     s.appID,
 		ClientSecret: s.appSecret,
+		OtherSecrets: s.oldSecrets,
 		AuthMethod:   method,
 		Now:          s.now,
 	}

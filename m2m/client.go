@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +38,11 @@ type Config struct {
 	// AppID and AppSecret are the machine-to-machine app's credentials.
 	// Required.
 	AppID, AppSecret string
+	// PreviousAppSecrets are the app's other secrets during a secret
+	// rotation, as in logto.Config: AppSecret is presented first, and when
+	// the provider refuses it as invalid_client each of these in turn; the
+	// one that works is presented first from then on.
+	PreviousAppSecrets []string
 	// HTTPClient makes every request to the provider (and is the base of
 	// Transport's requests when none is given). Nil means a client with a
 	// 10 s timeout.
@@ -54,15 +60,16 @@ type Config struct {
 
 // Client gets and caches tokens for one app. Create it with [New].
 type Client struct {
-	issuer    string
-	route     *discovery.Route // nil without ProviderURL
-	http      *http.Client
-	appID     string
-	secret    string
-	margin    time.Duration
-	allowHTTP bool
-	now       func() time.Time
-	disc      discovery.Cache[*provider]
+	issuer     string
+	route      *discovery.Route // nil without ProviderURL
+	http       *http.Client
+	appID      string
+	secret     string
+	oldSecrets []string // Config.PreviousAppSecrets
+	margin     time.Duration
+	allowHTTP  bool
+	now        func() time.Time
+	disc       discovery.Cache[*provider]
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -100,6 +107,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.AppSecret == "" {
 		problems = append(problems, errors.New("AppSecret must be provided: a machine-to-machine app is a confidential client"))
 	}
+	var oldSecrets []string
+	for _, s := range cfg.PreviousAppSecrets {
+		switch {
+		case s == "":
+			problems = append(problems, errors.New("PreviousAppSecrets holds an empty secret"))
+		case s != cfg.AppSecret && !slices.Contains(oldSecrets, s):
+			oldSecrets = append(oldSecrets, s)
+		}
+	}
 	if cfg.ExpiryMargin < 0 {
 		problems = append(problems, fmt.Errorf("ExpiryMargin %v is negative", cfg.ExpiryMargin))
 	}
@@ -107,15 +123,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: m2m: %w", logto.ErrInvalidConfig, errors.Join(problems...))
 	}
 	c := &Client{
-		issuer:    endpoint + "/oidc",
-		route:     route,
-		http:      httpx.Client(cfg.HTTPClient),
-		appID:     cfg.AppID,
-		secret:    cfg.AppSecret,
-		margin:    cfg.ExpiryMargin,
-		allowHTTP: cfg.InsecureAllowHTTP,
-		now:       cfg.Now,
-		entries:   make(map[string]*entry),
+		issuer:     endpoint + "/oidc",
+		route:      route,
+		http:       httpx.Client(cfg.HTTPClient),
+		appID:      cfg.AppID,
+		secret:     cfg.AppSecret,
+		oldSecrets: oldSecrets,
+		margin:     cfg.ExpiryMargin,
+		allowHTTP:  cfg.InsecureAllowHTTP,
+		now:        cfg.Now,
+		entries:    make(map[string]*entry),
 	}
 	if c.margin == 0 {
 		c.margin = DefaultExpiryMargin
@@ -145,6 +162,7 @@ func (c *Client) discover(ctx context.Context) (*provider, error) {
 			HTTP:         c.http,
 			ClientID:     c.appID,
 			ClientSecret: c.secret,
+			OtherSecrets: c.oldSecrets,
 			AuthMethod:   method,
 			Now:          c.now,
 		},

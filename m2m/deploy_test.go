@@ -3,6 +3,7 @@ package m2m_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -57,5 +58,36 @@ func TestProviderURL(t *testing.T) {
 	}
 	if _, err := m2m.New(m2m.Config{Endpoint: public, ProviderURL: "http://logto.example.com", AppID: "a", AppSecret: "s"}); !errors.Is(err, logto.ErrInvalidConfig) {
 		t.Errorf("http ProviderURL on a public name: err %v", err)
+	}
+}
+
+// m2m shares the token-endpoint client: across a secret rotation at the
+// provider, each switch costs one more request, and the secret that works
+// is kept.
+func TestSecretRotation(t *testing.T) {
+	p := newProvider(t, logtotest.Options{})
+	old := p.M2MClientSecret()
+	c := newClient(t, p, func(c *m2m.Config) { c.AppSecret, c.PreviousAppSecrets = "new-secret", []string{old} })
+	ctx := context.Background()
+	for i, step := range []struct {
+		secret   string // at the provider
+		requests int
+	}{{old, 2}, {old, 1}, {"new-secret", 2}, {"new-secret", 1}, {"third", 2}} {
+		if err := p.SetClientSecret(p.M2MClientID(), step.secret); err != nil {
+			t.Fatal(err)
+		}
+		p.ResetCounters()
+		// Each step asks for a token of its own, so none comes from the cache.
+		_, err := c.Token(ctx, m2m.ClientCredentials{Resources: []string{apiResource}, Scopes: []string{fmt.Sprint("s", i)}})
+		var oe *logto.OAuthError
+		switch {
+		case step.secret == "third" && (!errors.As(err, &oe) || oe.Code != "invalid_client"):
+			t.Errorf("step %d: err %v, want invalid_client", i, err)
+		case step.secret != "third" && err != nil:
+			t.Errorf("step %d: %v", i, err)
+		}
+		if n := p.Requests("token"); n != step.requests {
+			t.Errorf("step %d: %d token requests, want %d", i, n, step.requests)
+		}
 	}
 }
