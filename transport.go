@@ -57,6 +57,13 @@ func (s *tokenSource) Token() (*oauth2.Token, error) {
 // anything is sent; a redirect to another origin is followed without the
 // token. A token failure is returned as the request's error, unwrapped by
 // *url.Error for errors.Is.
+//
+// When the API answers 401 (its keys rotated, the user's roles changed,
+// the token was revoked), that token is never sent again: a new one is
+// refreshed, as RefreshAccessToken does, and the request is sent once more
+// with it, when its body can be sent again (none, or
+// http.Request.GetBody). An API that refuses every token costs one
+// refresh per request; its second 401 is the answer.
 func (c *Client) Transport(resource string, base http.RoundTripper, origins ...string) http.RoundTripper {
 	if len(origins) == 0 {
 		origins = []string{resource}
@@ -65,15 +72,23 @@ func (c *Client) Transport(resource string, base http.RoundTripper, origins ...s
 	t.Base = base
 	t.What = fmt.Sprintf("the access token for %q", resource)
 	t.AllowHTTP = c.app.s.allowHTTP
-	var mu sync.Mutex // a Client over a per-request Storage is not safe for concurrent use
+	var (
+		mu      sync.Mutex // a Client over a per-request Storage is not safe for concurrent use
+		refused string     // the last token the API answered 401 to
+	)
 	t.Token = func(ctx context.Context) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		at, err := c.GetAccessToken(ctx, resource)
+		at, err := c.resourceToken(ctx, resource, refused, false)
 		if err != nil {
 			return "", err
 		}
 		return at.Token, nil
+	}
+	t.Drop = func(tok string) {
+		mu.Lock()
+		refused = tok
+		mu.Unlock()
 	}
 	return t
 }
