@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed098cf14d/logto/internal/cookiekeys"
+	"github.com/seed098cf14d/logto/internal/discovery"
 	"github.com/seed098cf14d/logto/internal/httpx"
 	"github.com/seed098cf14d/logto/internal/jwt"
 )
@@ -34,11 +35,42 @@ type Config struct {
 	// and the provider's issuer must be exactly <Endpoint>/oidc. It must be
 	// https unless the host is a loopback address or InsecureAllowHTTP is set.
 	Endpoint string
+	// ProviderURL is the URL this process reaches the provider at, when
+	// that is not Endpoint: "http://logto:3001" in a container network,
+	// say. Endpoint stays the public base URL: browsers are sent there to
+	// sign in and out, and every token must name its issuer,
+	// Endpoint + "/oidc". Empty means Endpoint.
+	//
+	// The provider at ProviderURL is trusted to be the provider of
+	// Endpoint; its tokens must still name the public issuer. Its metadata
+	// is read at ProviderURL + "/oidc/.well-known/openid-configuration" and
+	// must name that issuer exactly. The endpoints it names under Endpoint
+	// that this process calls itself (token, keys, userinfo, revocation,
+	// introspection, device authorization) are reached under ProviderURL
+	// instead; the authorization and end-session endpoints stay public, and
+	// an endpoint on any other host is used as named.
+	//
+	// It must be https, except on a loopback host, a private IP address or
+	// a single-label name such as a container's (or anywhere with
+	// InsecureAllowHTTP). Over http, the client secret, codes and tokens
+	// cross that network in clear: use http only on a network that nobody
+	// else can read.
+	ProviderURL string
 	// AppID is the client_id. Required.
 	AppID string
 	// AppSecret is the client secret. Empty means a public client: the
 	// client_id is sent in the body and PKCE alone protects the code.
 	AppSecret string
+	// PreviousAppSecrets are the app's other secrets during a secret
+	// rotation, typically the one AppSecret replaces. AppSecret is
+	// presented first; when the provider refuses it as invalid_client, the
+	// request is sent again with each of these in turn, and the secret that
+	// works is presented first from then on. So the app can be deployed
+	// with the new secret before or after the provider knows it, and keeps
+	// working while the provider drops the old one. The provider checks the
+	// client before the grant: a refused request spends no code or refresh
+	// token. They need AppSecret.
+	PreviousAppSecrets []string
 
 	// Scopes are requested in addition to the reserved ones (openid,
 	// offline_access, profile). Duplicates are dropped.
@@ -126,7 +158,8 @@ type Config struct {
 	// shared one (redisstore.EndedSessions).
 	EndedSessions EndedSessions
 
-	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
+	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host,
+	// and an http:// ProviderURL on a host that is not a private one.
 	// Tokens and the client secret then cross the network in clear text: use
 	// it only inside a private test network.
 	InsecureAllowHTTP bool
@@ -137,8 +170,10 @@ type Config struct {
 type settings struct {
 	endpoint    string
 	issuer      string
+	route       *discovery.Route // nil without ProviderURL
 	appID       string
 	appSecret   string
+	oldSecrets  []string // Config.PreviousAppSecrets
 	scopes      []string
 	scopeString string
 	resources   []string
@@ -173,8 +208,30 @@ func (c *Config) validate() (*settings, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
+	var route *discovery.Route
+	if c.ProviderURL != "" {
+		internal, err := httpx.CheckProviderURL("ProviderURL", c.ProviderURL, c.InsecureAllowHTTP)
+		if err != nil {
+			problems = append(problems, err)
+		} else if endpoint != "" {
+			if route, err = discovery.NewRoute(endpoint, internal); err != nil {
+				problems = append(problems, err)
+			}
+		}
+	}
 	if c.AppID == "" {
 		bad("AppID must be provided")
+	}
+	var oldSecrets []string
+	for _, p := range c.PreviousAppSecrets {
+		if p == "" {
+			bad("PreviousAppSecrets holds an empty secret")
+		} else if p != c.AppSecret {
+			oldSecrets = appendUnique(oldSecrets, p)
+		}
+	}
+	if len(c.PreviousAppSecrets) > 0 && c.AppSecret == "" {
+		bad("PreviousAppSecrets need AppSecret: a public client has no secret")
 	}
 
 	scopes := []string{ScopeOpenID}
@@ -245,8 +302,10 @@ func (c *Config) validate() (*settings, error) {
 	s := &settings{
 		endpoint:        endpoint,
 		issuer:          endpoint + "/oidc",
+		route:           route,
 		appID:           c.AppID,
 		appSecret:       c.AppSecret,
+		oldSecrets:      oldSecrets,
 		scopes:          scopes,
 		scopeString:     strings.Join(scopes, " "),
 		resources:       resources,

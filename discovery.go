@@ -43,7 +43,7 @@ func (a *App) metadata(ctx context.Context) (*metadata, error) {
 
 func (a *App) loadMetadata(ctx context.Context) (*metadata, error) {
 	s := a.s
-	d, err := discovery.Fetch(ctx, s.httpClient, s.issuer)
+	d, err := discovery.FetchVia(ctx, s.httpClient, s.issuer, s.route)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +101,7 @@ func (a *App) checkMetadata(m *metadata) error {
 		HTTP:         s.httpClient,
 		ClientID:     s.appID,
 		ClientSecret: s.appSecret,
+		OtherSecrets: s.oldSecrets,
 		AuthMethod:   method,
 		Now:          s.now,
 	}

@@ -93,7 +93,8 @@ func (r *refresher) end(session string, now time.Time) {
 // refresh returns a completed refresh grant answering (resource, org) for the
 // session holding refresh token rt. It joins a grant already in flight for
 // rt, follows rotations the same session completed within chainWindow, and
-// otherwise starts one.
+// otherwise starts one. A grant of another caller whose access token is
+// refused does not answer; one this caller started always does.
 //
 // Before it starts a grant of its own it calls reread, which reads the
 // session's storage again: another request (or process) sharing the storage
@@ -102,10 +103,11 @@ func (r *refresher) end(session string, now time.Time) {
 //
 // On a failure after the provider rotated the refresh token, the flight is
 // returned with the error, so that the caller can keep the new token.
-func (a *App) refresh(ctx context.Context, rt, idToken, session string, follow bool, resource, org string,
+func (a *App) refresh(ctx context.Context, rt, idToken, session string, follow bool, resource, org, refused string,
 	reread func(context.Context) (string, *AccessToken, error)) (*flight, *AccessToken, error) {
 	r := &a.refresher
 	checked := ""
+	var mine *flight // the grant this caller started, if it had to
 	// Tokens this caller has moved past: storage may still hold one of them
 	// (the caller's own request has not written the newer one yet), and
 	// going back to it would loop.
@@ -147,6 +149,7 @@ func (a *App) refresh(ctx context.Context, rt, idToken, session string, follow b
 			}
 			f = &flight{done: make(chan struct{}), rt: rt, resource: resource, org: org,
 				session: session, follow: follow, started: a.s.now()}
+			mine = f
 			r.flights[rt] = f
 			r.mu.Unlock()
 			// Detached from the caller: once sent, the grant spends rt, and
@@ -163,7 +166,8 @@ func (a *App) refresh(ctx context.Context, rt, idToken, session string, follow b
 		if f.err != nil {
 			return f, nil, f.err
 		}
-		if f.resource == resource && f.org == org && a.fresh(accessTokenFrom(f.tok, f.sent), a.s.now()) {
+		if f.resource == resource && f.org == org && (f == mine || f.tok.AccessToken != refused) &&
+			a.fresh(accessTokenFrom(f.tok, f.sent), a.s.now()) {
 			return f, nil, nil
 		}
 		next := f.rotated

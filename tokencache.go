@@ -125,6 +125,19 @@ func (c *Client) storeToken(ctx context.Context, key string, t AccessToken) erro
 	return nil
 }
 
+// dropToken deletes the cached token of key if it is tok, and flushes.
+// The index keeps key until the next storeToken prunes it.
+func (c *Client) dropToken(ctx context.Context, key, tok string) error {
+	t, ok, err := c.cachedToken(ctx, key)
+	if err != nil || !ok || t.Token != tok {
+		return err
+	}
+	if err := c.storage.Delete(ctx, tokenStorageKey(key)); err != nil {
+		return storageErr("delete", tokenStorageKey(key), err)
+	}
+	return c.flush(ctx)
+}
+
 // clearTokens deletes every cached token.
 func (c *Client) clearTokens(ctx context.Context) error {
 	keys, err := c.tokenIndex(ctx)

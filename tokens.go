@@ -59,15 +59,37 @@ const DefaultExpiryMargin = 30 * time.Second
 // ErrProvider or ErrStorage, with every stored token left as it was. A
 // failed refresh is logged to Config.Logger.
 func (c *Client) GetAccessToken(ctx context.Context, resource string) (*AccessToken, error) {
+	return c.resourceToken(ctx, resource, "", false)
+}
+
+// RefreshAccessToken is GetAccessToken past the cache: it returns a token
+// for resource newer than the one cached when it was called, even while
+// that one is still valid, for when it no longer says what the provider
+// would say now (the user's roles or scopes changed, an API refused it).
+// The new token replaces the cached one. Refreshes of one session still
+// never overlap: callers that want to replace the same token share one
+// refresh grant, and the rotated refresh token is stored before the token
+// is returned.
+//
+// Errors are GetAccessToken's. When the provider refuses the refresh (an
+// *OAuthError), the cached token is dropped as well: it was to be
+// replaced, and the provider would not issue it now.
+func (c *Client) RefreshAccessToken(ctx context.Context, resource string) (*AccessToken, error) {
+	return c.resourceToken(ctx, resource, "", true)
+}
+
+// resourceToken checks resource and serves its token (see accessToken).
+func (c *Client) resourceToken(ctx context.Context, resource, refused string, force bool) (*AccessToken, error) {
 	if resource != "" && !slices.Contains(c.app.s.resources, resource) {
 		return nil, wrapErr(ErrInvalidRequest, fmt.Sprintf("resource %q is not in Config.Resources", resource), nil)
 	}
-	return c.accessToken(ctx, resource, "")
+	return c.accessToken(ctx, resource, "", refused, force)
 }
 
 // accessToken serves one (resource, organization) token from the cache or a
-// refresh.
-func (c *Client) accessToken(ctx context.Context, resource, org string) (*AccessToken, error) {
+// refresh. A token equal to refused (one an API answered 401 to) is never
+// served; with force, neither is the token cached when it was called.
+func (c *Client) accessToken(ctx context.Context, resource, org, refused string, force bool) (*AccessToken, error) {
 	// The session first: a cached token belongs to a session that is still
 	// on (not signed out elsewhere, idle or too old).
 	idToken, _, err := c.activeSession(ctx)
@@ -79,7 +101,10 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	if err != nil {
 		return nil, err
 	}
-	if ok && c.app.fresh(t, c.app.s.now()) {
+	if force && ok {
+		refused = t.Token
+	}
+	if ok && c.app.usable(t, refused) {
 		return &t, nil
 	}
 	if l, ok := c.storage.(Locker); ok {
@@ -94,7 +119,7 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 		if err != nil {
 			return nil, err
 		}
-		if ok && c.app.fresh(t, c.app.s.now()) {
+		if ok && c.app.usable(t, refused) {
 			return &t, nil
 		}
 		// And its ID token may have been replaced.
@@ -119,7 +144,15 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	if rt == "" {
 		err = wrapErr(ErrNotAuthenticated, "the access token has expired and there is no refresh token (request the offline_access scope)", nil)
 	} else {
-		at, err = c.refreshToken(ctx, key, rt, idToken, session, resource, org)
+		at, err = c.refreshToken(ctx, key, rt, idToken, session, resource, org, refused)
+	}
+	var oe *OAuthError
+	if err != nil && refused != "" && errors.As(err, &oe) {
+		// The provider will not issue the token that was to be replaced,
+		// or one like it: stop handing it out.
+		if derr := c.dropToken(ctx, key, refused); derr != nil {
+			err = errors.Join(err, derr)
+		}
 	}
 	if err != nil {
 		return nil, c.app.logFailure(ctx, "logto: refreshing an access token failed", err,
@@ -128,14 +161,14 @@ func (c *Client) accessToken(ctx context.Context, resource, org string) (*Access
 	return at, nil
 }
 
-// refreshToken gets the token of key (resource, org) with a refresh grant
-// spending rt, the refresh token of the session whose ID token is idToken,
-// and stores what the grant gave: the newest refresh token first, then the
-// ID token and the access token. When the provider has ended the grant,
-// or answered for someone else, it ends the session.
-func (c *Client) refreshToken(ctx context.Context, key, rt, idToken, session, resource, org string) (*AccessToken, error) {
-	f, cached, err := c.app.refresh(ctx, rt, idToken, session, !c.sharesLock(), resource, org, func(ctx context.Context) (string, *AccessToken, error) {
-		if t, ok, err := c.cachedToken(ctx, key); err != nil || (ok && c.app.fresh(t, c.app.s.now())) {
+// refreshToken gets the token of key (resource, org), other than refused,
+// with a refresh grant spending rt, the refresh token of the session whose
+// ID token is idToken, and stores what the grant gave: the newest refresh
+// token first, then the ID token and the access token. When the provider
+// has ended the grant, or answered for someone else, it ends the session.
+func (c *Client) refreshToken(ctx context.Context, key, rt, idToken, session, resource, org, refused string) (*AccessToken, error) {
+	f, cached, err := c.app.refresh(ctx, rt, idToken, session, !c.sharesLock(), resource, org, refused, func(ctx context.Context) (string, *AccessToken, error) {
+		if t, ok, err := c.cachedToken(ctx, key); err != nil || (ok && c.app.usable(t, refused)) {
 			return "", &t, err
 		}
 		latest, err := c.storage.Get(ctx, StorageKeyRefreshToken)
@@ -198,6 +231,11 @@ func (a *App) fresh(t AccessToken, now time.Time) bool {
 		return false
 	}
 	return tokenendpoint.Fresh(t.IssuedAt, t.ExpiresAt, now, a.s.margin)
+}
+
+// usable reports whether t can be handed out now instead of refused.
+func (a *App) usable(t AccessToken, refused string) bool {
+	return t.Token != refused && a.fresh(t, a.s.now())
 }
 
 func isInvalidGrant(err error) bool {

@@ -58,9 +58,17 @@ func (s *tokenSource) Token() (*oauth2.Token, error) {
 // token. A token failure is returned as the request's error, unwrapped by
 // *url.Error for errors.Is.
 //
+// When the API answers 401 (its keys rotated, the user's roles changed,
+// the token was revoked), that token is never sent again: a new one is
+// refreshed, as RefreshAccessToken does, and the request is sent once more
+// with it, when its body can be sent again (none, or
+// http.Request.GetBody). An API that refuses every token costs one
+// refresh per request; its second 401 is the answer.
+//
 // An API that answers 401 with a step-up challenge (RFC 9470:
-// error="insufficient_user_authentication") fails the request with a
-// *StepUpRequiredError (AsStepUp finds it): send the user to a sign-in with
+// error="insufficient_user_authentication") is not retried, since a
+// refreshed token carries the same sign-in: the request fails with a
+// *StepUpRequiredError (AsStepUp finds it). Send the user to a sign-in with
 // its Challenge's SignInOptions, and come back.
 func (c *Client) Transport(resource string, base http.RoundTripper, origins ...string) http.RoundTripper {
 	if len(origins) == 0 {
@@ -76,15 +84,23 @@ func (c *Client) Transport(resource string, base http.RoundTripper, origins ...s
 		}
 		return nil
 	}
-	var mu sync.Mutex // a Client over a per-request Storage is not safe for concurrent use
+	var (
+		mu      sync.Mutex // a Client over a per-request Storage is not safe for concurrent use
+		refused string     // the last token the API answered 401 to
+	)
 	t.Token = func(ctx context.Context) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		at, err := c.GetAccessToken(ctx, resource)
+		at, err := c.resourceToken(ctx, resource, refused, false)
 		if err != nil {
 			return "", err
 		}
 		return at.Token, nil
+	}
+	t.Drop = func(tok string) {
+		mu.Lock()
+		refused = tok
+		mu.Unlock()
 	}
 	return t
 }

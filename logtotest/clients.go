@@ -133,8 +133,43 @@ func cloneScopeMap(m map[string][]string) map[string][]string {
 // M2MClientID returns the machine-to-machine application's client ID.
 func (p *Provider) M2MClientID() string { return p.opts.M2MClientID }
 
-// M2MClientSecret returns the machine-to-machine application's secret.
-func (p *Provider) M2MClientSecret() string { return p.opts.M2MClientSecret }
+// M2MClientSecret returns the machine-to-machine application's secret:
+// Options.M2MClientSecret, or the one [Provider.SetClientSecret] set.
+func (p *Provider) M2MClientSecret() string { return p.secretOf(p.clientByID(p.opts.M2MClientID)) }
+
+// SetClientSecret replaces the secret of the web or the machine-to-machine
+// application, as rotating it at the provider does: from then on only the
+// new secret authenticates the application; tokens it already has stay
+// good. The native application has no secret, and an empty secret is
+// refused.
+func (p *Provider) SetClientSecret(clientID, secret string) error {
+	c := p.clientByID(clientID)
+	switch {
+	case c == nil:
+		return fmt.Errorf("logtotest: no application %q", clientID)
+	case c.kind == nativeClient:
+		return fmt.Errorf("logtotest: the native application %q is a public client, with no secret", clientID)
+	case secret == "":
+		return errors.New("logtotest: an empty client secret")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.secrets == nil {
+		p.secrets = map[string]string{}
+	}
+	p.secrets[clientID] = secret
+	return nil
+}
+
+// secretOf returns c's current secret.
+func (p *Provider) secretOf(c *client) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.secrets[c.id]; ok {
+		return s
+	}
+	return c.secret
+}
 
 // NativeClientID returns the native application's client ID. It has no
 // secret.
@@ -265,7 +300,7 @@ func (p *Provider) checkClient(id, method, secret string) (*client, *oauthError)
 	case method == "none":
 		return c, nil
 	}
-	a, b := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(c.secret))
+	a, b := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(p.secretOf(c)))
 	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
 		return nil, errInvalidClient("client authentication failed: invalid secret")
 	}

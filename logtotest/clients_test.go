@@ -245,3 +245,32 @@ func TestDiscoveryBeyondTheBrowser(t *testing.T) {
 		}
 	}
 }
+
+// SetClientSecret rotates a confidential application's secret: the old one
+// stops working at once, the new one works, for every endpoint that
+// authenticates the client.
+func TestSetClientSecret(t *testing.T) {
+	p := logtotest.NewTestProvider(t, m2mOptions())
+	old := p.M2MClientSecret()
+	if err := p.SetClientSecret(p.M2MClientID(), "rotated"); err != nil {
+		t.Fatal(err)
+	}
+	if p.M2MClientSecret() != "rotated" || p.ClientSecret() != logtotest.DefaultClientSecret {
+		t.Fatalf("secrets now %q and %q", p.M2MClientSecret(), p.ClientSecret())
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {api}}
+	if status, body := postAs(t, p, "/token", p.M2MClientID(), old, form); status != 401 || body["error"] != "invalid_client" {
+		t.Errorf("old secret: %d %v", status, body)
+	}
+	if status, body := postAs(t, p, "/token", p.M2MClientID(), "rotated", form); status != 200 {
+		t.Errorf("new secret: %d %v", status, body)
+	}
+	if status, body := postAs(t, p, "/token/revocation", p.ClientID(), logtotest.DefaultClientSecret, url.Values{"token": {"x"}}); status != 200 {
+		t.Errorf("the web application's secret is unchanged: %d %v", status, body)
+	}
+	for id, secret := range map[string]string{p.NativeClientID(): "s", "nobody": "s", p.ClientID(): ""} {
+		if err := p.SetClientSecret(id, secret); err == nil {
+			t.Errorf("SetClientSecret(%q, %q) accepted", id, secret)
+		}
+	}
+}

@@ -26,6 +26,8 @@ type Provider struct {
 
 	user    User
 	clients []*client // read-only after New
+	// secrets are the client secrets SetClientSecret set, by client ID.
+	secrets map[string]string
 	faults  Faults
 	keys    keyRing
 	// csrf refuses cross-origin posts of the sign-in form.
@@ -188,8 +190,9 @@ func (p *Provider) Issuer() string {
 // ClientID returns the web application's client ID.
 func (p *Provider) ClientID() string { return p.opts.ClientID }
 
-// ClientSecret returns the web application's client secret.
-func (p *Provider) ClientSecret() string { return p.opts.ClientSecret }
+// ClientSecret returns the web application's client secret:
+// Options.ClientSecret, or the one [Provider.SetClientSecret] set.
+func (p *Provider) ClientSecret() string { return p.secretOf(p.clientByID(p.opts.ClientID)) }
 
 // SetUser replaces the signed-in account. Tokens minted afterwards, and
 // userinfo answers, use the new data (organization membership is re-read

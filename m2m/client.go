@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,9 +26,23 @@ type Config struct {
 	// Required. https unless the host is a loopback one or
 	// InsecureAllowHTTP is set.
 	Endpoint string
+	// ProviderURL is the URL this process reaches the provider at, when
+	// that is not Endpoint ("http://logto:3001" in a container network), as
+	// in logto.Config: the provider there is trusted to be the provider of
+	// Endpoint, its metadata must name the public issuer, and the token
+	// endpoint it names under Endpoint is reached under ProviderURL. https
+	// unless the host is a loopback or private one (a private IP address, a
+	// single-label name such as a container's), or InsecureAllowHTTP is set;
+	// over http the secret and the tokens cross that network in clear.
+	ProviderURL string
 	// AppID and AppSecret are the machine-to-machine app's credentials.
 	// Required.
 	AppID, AppSecret string
+	// PreviousAppSecrets are the app's other secrets during a secret
+	// rotation, as in logto.Config: AppSecret is presented first, and when
+	// the provider refuses it as invalid_client each of these in turn; the
+	// one that works is presented first from then on.
+	PreviousAppSecrets []string
 	// HTTPClient makes every request to the provider (and is the base of
 	// Transport's requests when none is given). Nil means a client with a
 	// 10 s timeout.
@@ -35,8 +50,8 @@ type Config struct {
 	// ExpiryMargin: a cached token is replaced once it has less than this
 	// left (capped at half its lifetime); zero means DefaultExpiryMargin.
 	ExpiryMargin time.Duration
-	// InsecureAllowHTTP accepts an http Endpoint, and lets Transport send
-	// tokens over http, on any host. For tests on a private network only:
+	// InsecureAllowHTTP accepts an http Endpoint and ProviderURL, and lets
+	// Transport send tokens over http, on any host. For tests on a private network only:
 	// a token sent in clear is anyone's.
 	InsecureAllowHTTP bool
 	// Now replaces time.Now, for tests.
@@ -45,14 +60,16 @@ type Config struct {
 
 // Client gets and caches tokens for one app. Create it with [New].
 type Client struct {
-	issuer    string
-	http      *http.Client
-	appID     string
-	secret    string
-	margin    time.Duration
-	allowHTTP bool
-	now       func() time.Time
-	disc      discovery.Cache[*provider]
+	issuer     string
+	route      *discovery.Route // nil without ProviderURL
+	http       *http.Client
+	appID      string
+	secret     string
+	oldSecrets []string // Config.PreviousAppSecrets
+	margin     time.Duration
+	allowHTTP  bool
+	now        func() time.Time
+	disc       discovery.Cache[*provider]
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -73,11 +90,31 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
+	var route *discovery.Route
+	if cfg.ProviderURL != "" {
+		internal, err := httpx.CheckProviderURL("ProviderURL", cfg.ProviderURL, cfg.InsecureAllowHTTP)
+		if err != nil {
+			problems = append(problems, err)
+		} else if endpoint != "" {
+			if route, err = discovery.NewRoute(endpoint, internal); err != nil {
+				problems = append(problems, err)
+			}
+		}
+	}
 	if cfg.AppID == "" {
 		problems = append(problems, errors.New("AppID must be provided"))
 	}
 	if cfg.AppSecret == "" {
 		problems = append(problems, errors.New("AppSecret must be provided: a machine-to-machine app is a confidential client"))
+	}
+	var oldSecrets []string
+	for _, s := range cfg.PreviousAppSecrets {
+		switch {
+		case s == "":
+			problems = append(problems, errors.New("PreviousAppSecrets holds an empty secret"))
+		case s != cfg.AppSecret && !slices.Contains(oldSecrets, s):
+			oldSecrets = append(oldSecrets, s)
+		}
 	}
 	if cfg.ExpiryMargin < 0 {
 		problems = append(problems, fmt.Errorf("ExpiryMargin %v is negative", cfg.ExpiryMargin))
@@ -86,14 +123,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: m2m: %w", logto.ErrInvalidConfig, errors.Join(problems...))
 	}
 	c := &Client{
-		issuer:    endpoint + "/oidc",
-		http:      httpx.Client(cfg.HTTPClient),
-		appID:     cfg.AppID,
-		secret:    cfg.AppSecret,
-		margin:    cfg.ExpiryMargin,
-		allowHTTP: cfg.InsecureAllowHTTP,
-		now:       cfg.Now,
-		entries:   make(map[string]*entry),
+		issuer:     endpoint + "/oidc",
+		route:      route,
+		http:       httpx.Client(cfg.HTTPClient),
+		appID:      cfg.AppID,
+		secret:     cfg.AppSecret,
+		oldSecrets: oldSecrets,
+		margin:     cfg.ExpiryMargin,
+		allowHTTP:  cfg.InsecureAllowHTTP,
+		now:        cfg.Now,
+		entries:    make(map[string]*entry),
 	}
 	if c.margin == 0 {
 		c.margin = DefaultExpiryMargin
@@ -106,7 +145,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 func (c *Client) discover(ctx context.Context) (*provider, error) {
-	d, err := discovery.Fetch(ctx, c.http, c.issuer)
+	d, err := discovery.FetchVia(ctx, c.http, c.issuer, c.route)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +162,7 @@ func (c *Client) discover(ctx context.Context) (*provider, error) {
 			HTTP:         c.http,
 			ClientID:     c.appID,
 			ClientSecret: c.secret,
+			OtherSecrets: c.oldSecrets,
 			AuthMethod:   method,
 			Now:          c.now,
 		},

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/seed098cf14d/logto/internal/httpx"
 	"github.com/seed098cf14d/logto/internal/kind"
 )
 
@@ -111,11 +110,7 @@ func Parse(body []byte, issuer string) (*Document, error) {
 
 // Fetch GETs and parses the metadata of issuer. Errors match kind.ErrProvider.
 func Fetch(ctx context.Context, client *http.Client, issuer string) (*Document, error) {
-	body, _, err := httpx.GetJSON(ctx, client, URL(issuer))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", kind.ErrProvider, err)
-	}
-	return Parse(body, issuer)
+	return FetchVia(ctx, client, issuer, nil)
 }
 
 // Cache holds the outcome of a metadata fetch and what its user builds

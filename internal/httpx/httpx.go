@@ -82,6 +82,32 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// IsPrivateHost reports whether host (without port) is reached only over a
+// private network: a loopback host, an IP address of a private range
+// (RFC 1918, RFC 4193 unique local), or a single-label name that begins
+// with a letter, such as a container's or a compose service's ("logto"),
+// which only a local resolver answers. A name with a dot may be anywhere
+// on the internet, and so may a bare number ("134744072" is 8.8.8.8 to
+// some resolvers), hence the letter.
+func IsPrivateHost(host string) bool {
+	if IsLoopbackHost(host) {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsPrivate()
+	}
+	host = strings.ToLower(host)
+	if host == "" || host[0] < 'a' || host[0] > 'z' {
+		return false
+	}
+	for _, c := range host {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckEndpoint checks a provider base URL given in a configuration: an
 // absolute http(s) URL with no query, fragment or user info, https unless
 // the host is a loopback one or allowHTTP is set, and not a discovery or
@@ -89,6 +115,23 @@ func IsLoopbackHost(host string) bool {
 // refused with the base URL to write instead. what names the setting in
 // the messages ("Endpoint"). It returns the URL without a trailing slash.
 func CheckEndpoint(what, raw string, allowHTTP bool) (string, error) {
+	return checkBase(what, raw, func(host string) bool { return allowHTTP || IsLoopbackHost(host) },
+		"http is accepted for loopback hosts, or with InsecureAllowHTTP")
+}
+
+// CheckProviderURL checks the URL a process reaches its provider at when
+// that is not the public base URL (a container network's
+// "http://logto:3001"), as CheckEndpoint does, except that http is also
+// accepted for a private host (IsPrivateHost). what names the setting in
+// the messages ("ProviderURL").
+func CheckProviderURL(what, raw string, allowHTTP bool) (string, error) {
+	return checkBase(what, raw, func(host string) bool { return allowHTTP || IsPrivateHost(host) },
+		"http is accepted for loopback and private hosts: a private IP address, a single-label name such as a container's; elsewhere only with InsecureAllowHTTP")
+}
+
+// checkBase is CheckEndpoint with httpOK deciding which hosts may be
+// reached over http, and why naming them in the message.
+func checkBase(what, raw string, httpOK func(host string) bool, why string) (string, error) {
 	endpoint := strings.TrimRight(raw, "/")
 	if endpoint == "" {
 		return "", fmt.Errorf("%s must be provided", what)
@@ -99,8 +142,8 @@ func CheckEndpoint(what, raw string, allowHTTP bool) (string, error) {
 		return "", fmt.Errorf("%s %q must be an absolute http(s) URL", what, raw)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(raw, "?#"):
 		return "", fmt.Errorf("%s %q must not carry a query, fragment or user info", what, raw)
-	case u.Scheme == "http" && !allowHTTP && !IsLoopbackHost(u.Hostname()):
-		return "", fmt.Errorf("%s %q must be https (http is accepted for loopback hosts, or with InsecureAllowHTTP)", what, raw)
+	case u.Scheme == "http" && !httpOK(u.Hostname()):
+		return "", fmt.Errorf("%s %q must be https (%s)", what, raw, why)
 	}
 	// The issuer and discovery URLs are what a newcomer copies from the
 	// provider's console; name the base URL to write instead. The path is

@@ -62,3 +62,69 @@ func TestReadBodyCap(t *testing.T) {
 		t.Errorf("exactly the cap: %d, %v", len(b), err)
 	}
 }
+
+func TestIsPrivateHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost":        true,
+		"127.0.0.1":        true,
+		"::1":              true,
+		"10.1.2.3":         true,
+		"172.20.0.5":       true,
+		"192.168.1.10":     true,
+		"fd12::1":          true,
+		"logto":            true,
+		"Logto-Core":       true,
+		"logto2":           true,
+		"8.8.8.8":          false,
+		"172.32.0.1":       false,
+		"2001:db8::1":      false,
+		"169.254.169.254":  false, // link-local: a cloud's metadata service, not a provider
+		"auth.example.com": false,
+		"logto.":           false,
+		"134744072":        false, // 8.8.8.8 to inet_aton
+		"0x8080808":        false,
+		"":                 false,
+		"log_to":           false,
+	} {
+		if got := IsPrivateHost(host); got != want {
+			t.Errorf("IsPrivateHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// A ProviderURL may be http on a private network without any switch; on a
+// host that may be anywhere it needs InsecureAllowHTTP, as Endpoint does.
+func TestCheckProviderURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://logto:3001/":         "http://logto:3001",
+		"http://10.0.0.7:3001":       "http://10.0.0.7:3001",
+		"http://[fd00::7]:3001":      "http://[fd00::7]:3001",
+		"https://logto.internal":     "https://logto.internal",
+		"http://localhost:3001/base": "http://localhost:3001/base",
+	} {
+		got, err := CheckProviderURL("ProviderURL", raw, false)
+		if err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	for raw, hint := range map[string]string{
+		"http://logto.example.com": "must be https",
+		"http://203.0.113.7":       "must be https",
+		"http://logto:3001/oidc":   "is the issuer",
+		"http://logto:3001/?x=1":   "query",
+		"logto:3001":               "absolute",
+		"ftp://logto":              "absolute",
+	} {
+		_, err := CheckProviderURL("ProviderURL", raw, false)
+		if err == nil || !strings.Contains(err.Error(), hint) || !strings.Contains(err.Error(), "ProviderURL") {
+			t.Errorf("%q: err %v, want one naming ProviderURL and saying %q", raw, err, hint)
+		}
+	}
+	if _, err := CheckProviderURL("ProviderURL", "http://logto.example.com", true); err != nil {
+		t.Errorf("allowHTTP: %v", err)
+	}
+	// Endpoint itself keeps its stricter rule.
+	if _, err := CheckEndpoint("Endpoint", "http://logto:3001", false); err == nil {
+		t.Error("an http Endpoint on a container name was accepted")
+	}
+}

@@ -8,12 +8,14 @@ package tokenendpoint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed098cf14d/logto/internal/httpx"
@@ -46,13 +48,26 @@ func PickAuthMethod(supported []string, hasSecret bool) (string, error) {
 	return "", fmt.Errorf("the provider supports none of %s, %s (it offers %v)", AuthBasic, AuthPost, supported)
 }
 
-// Client posts forms to a provider's endpoints as one OAuth client.
+// Client posts forms to a provider's endpoints as one OAuth client. It is
+// safe for concurrent use once its fields are set; it must not be copied
+// after its first request.
 type Client struct {
 	HTTP         *http.Client
 	ClientID     string
 	ClientSecret string
+	// OtherSecrets are further secrets of the client, for a secret
+	// rotation: when the provider refuses a secret as invalid_client, the
+	// same request is sent again with each other secret in turn, each at
+	// most once, and the secret that works is presented first from then
+	// on. The provider checks the client before the grant, so a refused
+	// request has spent nothing (no code, no refresh token).
+	OtherSecrets []string
 	AuthMethod   string // AuthBasic, AuthPost or AuthNone
 	Now          func() time.Time
+
+	// current is the index, in ClientSecret followed by OtherSecrets, of
+	// the secret that last worked.
+	current atomic.Int32
 }
 
 // Error is an OAuth error answer (RFC 6749 section 5.2). It matches
@@ -143,8 +158,50 @@ func ParseResponse(body []byte) (*Response, error) {
 }
 
 // PostForm sends an authenticated form POST to endpoint and returns the
-// body (capped at httpx.MaxBodyBytes) and the status.
+// body (capped at httpx.MaxBodyBytes) and the status. An invalid_client
+// answer is followed by the same request with each of OtherSecrets.
 func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values) ([]byte, int, error) {
+	if c.AuthMethod == AuthNone || len(c.OtherSecrets) == 0 {
+		return c.post(ctx, endpoint, form, c.ClientSecret)
+	}
+	n := 1 + len(c.OtherSecrets)
+	start := int(c.current.Load()) % n
+	var (
+		body   []byte
+		status int
+		err    error
+	)
+	for i := range n {
+		k := (start + i) % n
+		secret := c.ClientSecret
+		if k > 0 {
+			secret = c.OtherSecrets[k-1]
+		}
+		body, status, err = c.post(ctx, endpoint, form, secret)
+		if err != nil || !isInvalidClient(status, body) {
+			if err == nil && k != start {
+				// Another request may have found the working secret
+				// meanwhile; keep what it found.
+				c.current.CompareAndSwap(int32(start), int32(k))
+			}
+			return body, status, err
+		}
+	}
+	return body, status, err
+}
+
+// isInvalidClient reports whether an answer refuses the client's
+// authentication (RFC 6749 section 5.2: 401, or 400 from some providers).
+func isInvalidClient(status int, body []byte) bool {
+	if status != http.StatusUnauthorized && status != http.StatusBadRequest {
+		return false
+	}
+	var e *Error
+	return errors.As(ErrorFrom("", status, body), &e) && e.Code == "invalid_client"
+}
+
+// post sends one form POST to endpoint, authenticated with secret.
+func (c *Client) post(ctx context.Context, endpoint string, form url.Values, secret string) ([]byte, int, error) {
 	f := make(url.Values, len(form)+2)
 	for k, v := range form {
 		f[k] = v
@@ -152,7 +209,7 @@ func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values)
 	switch c.AuthMethod {
 	case AuthPost:
 		f.Set("client_id", c.ClientID)
-		f.Set("client_secret", c.ClientSecret)
+		f.Set("client_secret", secret)
 	case AuthNone:
 		f.Set("client_id", c.ClientID)
 	}
@@ -164,7 +221,7 @@ func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values)
 	req.Header.Set("Accept", "application/json")
 	if c.AuthMethod == AuthBasic {
 		// RFC 6749 section 2.3.1: both parts are form-encoded first.
-		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(secret))
 	}
 	return Do(httpx.Client(c.HTTP), req)
 }
