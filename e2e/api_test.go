@@ -32,16 +32,27 @@ func apiBinary(t testing.TB) string {
 	return path
 }
 
-// apiVariables are the API example's environment variables (CONTRACT.md).
-var apiVariables = []string{"LOGTO_ENDPOINT", "API_RESOURCE", "ADDR"}
+// apiVariables are the API example's environment variables (CONTRACT.md):
+// runAPI passes none of them on from the test's own environment.
+var apiVariables = []string{"LOGTO_ENDPOINT", "API_RESOURCE", "ADDR", "API_BASE_URL", "LOGTO_APP_ID", "LOGTO_APP_SECRET"}
 
-// startAPI runs examples/api against p as a separate process, waits for the
-// line with its URL and returns that URL. It is stopped on cleanup; a data
-// race it reports fails the test.
+// startAPI runs examples/api against p for apiResource, without
+// credentials for introspection, and returns its URL (runAPI).
 func startAPI(t testing.TB, p *Provider) string {
 	t.Helper()
-	bin := apiBinary(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	return runAPI(t, apiBinary(t), map[string]string{"LOGTO_ENDPOINT": p.Base, "API_RESOURCE": apiResource})
+}
+
+// runAPI runs the examples/api binary bin as a separate process configured
+// by vars and nothing else of apiVariables (ADDR defaults to a free loopback
+// port), waits for the line with its URL and returns that URL. It is
+// stopped on cleanup; a data race it reports fails the test.
+func runAPI(t testing.TB, bin string, vars map[string]string) string {
+	t.Helper()
+	addr := vars["ADDR"]
+	if addr == "" {
+		addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
 	base := "http://" + addr
 	cmd := exec.Command(bin)
 	for _, kv := range os.Environ() {
@@ -50,7 +61,12 @@ func startAPI(t testing.TB, p *Provider) string {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "LOGTO_ENDPOINT="+p.Base, "API_RESOURCE="+apiResource, "ADDR="+addr)
+	for k, v := range vars {
+		if k != "ADDR" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	cmd.Env = append(cmd.Env, "ADDR="+addr)
 	proc := startProcess(t, "api", cmd)
 	t.Cleanup(func() {
 		if strings.Contains(proc.stderr.String(), "WARNING: DATA RACE") {

@@ -256,6 +256,9 @@ type ProviderOptions struct {
 	// poll interval the provider announces and enforces with slow_down;
 	// zero means Logto's behaviour: no interval announced, 5 s enforced.
 	DevicePollInterval time.Duration
+	// RequirePAR makes the provider refuse authorization requests that were
+	// not pushed first (RFC 9126); Logto accepts both.
+	RequirePAR bool
 }
 
 // startProvider starts the provider on a free loopback port and waits (at
@@ -304,6 +307,9 @@ func startProvider(t testing.TB, opts ProviderOptions) *Provider {
 		"EXTRA_ORGANIZATIONS="+strconv.Itoa(opts.ExtraOrganizations),
 		"EXTRA_RESOURCES="+strconv.Itoa(opts.ExtraResources),
 	)
+	if opts.RequirePAR {
+		cmd.Env = append(cmd.Env, "REQUIRE_PAR=1")
+	}
 	if opts.DevicePollInterval > 0 {
 		cmd.Env = append(cmd.Env, "DEVICE_POLL_INTERVAL="+strconv.FormatInt(int64((opts.DevicePollInterval+time.Second-1)/time.Second), 10))
 	}

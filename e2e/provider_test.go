@@ -224,8 +224,21 @@ func authParams(p *Provider, scope, prompt string, resources ...string) url.Valu
 // codeFlow signs in with a fresh browser and exchanges the code.
 func codeFlow(t testing.TB, p *Provider, scope, prompt string, resources ...string) map[string]any {
 	t.Helper()
-	b := newBrowser(t, p.Base)
-	cb, _ := b.authorize(t, p, p.Issuer+"/auth?"+authParams(p, scope, prompt, resources...).Encode())
+	return codeFlowQuery(t, newBrowser(t, p.Base), p, authParams(p, scope, prompt, resources...))
+}
+
+// codeFlowQuery signs in with browser b and the authorization request q
+// (authParams and more), and exchanges the code.
+func codeFlowQuery(t testing.TB, b *Browser, p *Provider, q url.Values) map[string]any {
+	t.Helper()
+	cb, _ := b.authorize(t, p, p.Issuer+"/auth?"+q.Encode())
+	return exchangeCode(t, p, cb)
+}
+
+// exchangeCode exchanges the code of the callback URL cb, which must carry
+// the provider's iss (RFC 9207).
+func exchangeCode(t testing.TB, p *Provider, cb *url.URL) map[string]any {
+	t.Helper()
 	q := cb.Query()
 	if q.Get("code") == "" || q.Get("iss") != p.Issuer {
 		t.Fatalf("callback %s: want a code and iss=%s", cb, p.Issuer)

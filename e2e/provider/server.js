@@ -20,17 +20,20 @@
 //   DEVICE_POLL_INTERVAL      seconds a device-flow client must wait between
 //                             polls (default 5); when set, the device
 //                             authorization answer carries it as `interval`
+//   REQUIRE_PAR               1: every authorization request must be pushed
+//                             first (RFC 9126); default 0, as Logto
 //
 // The other clients are fixed: e2e-m2m and e2e-noexchange (machine-to-machine,
 // client_secret_basic) and e2e-native (public, loopback redirect URI, device
 // flow). See README.md beside this file for what is Logto-like, how
-// organization tokens, client credentials and token exchange are built from
-// the engine's extension points, and the test-only routes.
+// organization tokens, client credentials, token exchange and step-up
+// authentication are built from the engine's extension points, and the
+// test-only routes.
 
 import crypto from 'node:crypto';
 import http from 'node:http';
 
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 // ---------------------------------------------------------------- settings
 
@@ -64,6 +67,12 @@ const DEVICE_POLL_INTERVAL = Number(setting('DEVICE_POLL_INTERVAL', '5'));
 if (!Number.isInteger(DEVICE_POLL_INTERVAL) || DEVICE_POLL_INTERVAL <= 0) {
   throw new TypeError(`DEVICE_POLL_INTERVAL must be a positive integer, got ${setting('DEVICE_POLL_INTERVAL')}`);
 }
+// Logto accepts pushed authorization requests and never requires them; tests
+// of a client's PAR can make them mandatory.
+const REQUIRE_PAR = setting('REQUIRE_PAR', '0');
+if (REQUIRE_PAR !== '0' && REQUIRE_PAR !== '1') {
+  throw new TypeError(`REQUIRE_PAR must be 0 or 1, got ${REQUIRE_PAR}`);
+}
 
 // --------------------------------------------------------------- directory
 
@@ -74,13 +83,27 @@ const ORGANIZATIONS_SCOPE = 'urn:logto:scope:organizations';
 const ORGANIZATION_ROLES_SCOPE = 'urn:logto:scope:organization_roles';
 const organizationAudience = (id) => `urn:logto:organization:${id}`;
 
-// API resources (Logto: "API resources" with their permissions).
+// API resources (Logto: "API resources" with their permissions). Logto's
+// access tokens for an API resource are always JWTs; the opaque one is this
+// fixture's way to get opaque access tokens with an audience, for APIs that
+// check tokens by introspection (RFC 7662).
+const OPAQUE_RESOURCE = 'https://opaque.example.com';
 const API_RESOURCES = {
   'https://api.example.com': { scope: 'read:messages write:messages read:reports' },
+  [OPAQUE_RESOURCE]: { scope: 'read:messages read:reports', format: 'opaque' },
 };
 for (let i = 1; i <= EXTRA_RESOURCES; i++) {
   API_RESOURCES[`https://api-${i}.example.com`] = { scope: 'read:messages' };
 }
+
+// Logto's Authentication Context Class References (acr_values_supported, in
+// this order) and what the e2e login form achieves: a password always; with
+// the account's second factor too when the request asked for MFA first.
+const ACR_1FA = 'urn:logto:acr:1fa';
+const ACR_MFA = 'urn:logto:acr:mfa';
+const ACR_VALUES = [ACR_1FA, ACR_MFA];
+const AMR_PASSWORD = ['pwd'];
+const AMR_PASSWORD_TOTP = ['pwd', 'otp', 'mfa']; // Logto adds `mfa` last whenever acr is mfa
 
 // Organization template: permissions every organization knows.
 const ORGANIZATION_PERMISSIONS = 'read:members invite:members';
@@ -120,7 +143,7 @@ const NATIVE_REDIRECT_URI = 'http://127.0.0.1/callback'; // any port matches (RF
 // organization-scoped API token, resource permissions.
 const M2M_APPS = {
   [M2M_CLIENT_ID]: {
-    resources: { 'https://api.example.com': 'read:messages read:reports' },
+    resources: { 'https://api.example.com': 'read:messages read:reports', [OPAQUE_RESOURCE]: 'read:messages' },
     organizations: {
       'org-e2e': { scope: 'read:members', resources: { 'https://api.example.com': 'read:messages' } },
     },
@@ -150,6 +173,8 @@ const ACCOUNTS = {
     phone_number: '+15550100',
     phone_number_verified: false,
     roles: ['admin'],
+    // Enrolled second factors (Logto: the user's MFA verifications).
+    mfa: ['totp'],
     // organization id -> membership (roles and the permissions they give)
     organizations: { 'org-e2e': { roles: ['member'], scope: 'read:members' } },
     custom_data: { plan: 'pro' },
@@ -254,6 +279,16 @@ function jwtResourceServer(audience, scope) {
   };
 }
 
+// apiResourceServer is an API resource's resource server: JWT access tokens,
+// or opaque ones (with the same audience, told by introspection) for the
+// resource configured so.
+function apiResourceServer(indicator, scope) {
+  if (API_RESOURCES[indicator]?.format === 'opaque') {
+    return { audience: indicator, scope, accessTokenFormat: 'opaque', accessTokenTTL: ACCESS_TOKEN_TTL };
+  }
+  return jwtResourceServer(indicator, scope);
+}
+
 // Checks Logto makes before an organization token is minted. They run before
 // the engine's refresh_token handler, so a refusal does not spend (rotate) the
 // refresh token. An unknown, expired or spent refresh token is left to the
@@ -300,9 +335,92 @@ function resourceServerInfo(ctx, indicator, client) {
   if (!api) throw new errors.InvalidTarget();
   if (app) {
     const granted = orgId !== undefined ? app.organizations[orgId]?.resources[indicator] : app.resources[indicator];
-    return jwtResourceServer(indicator, granted ?? '');
+    return apiResourceServer(indicator, granted ?? '');
   }
-  return jwtResourceServer(indicator, api.scope);
+  return apiResourceServer(indicator, api.scope);
+}
+
+// ------------------------------------------------- step-up authentication
+
+// requestedAcrValues is the supported classes an authorization request asks
+// for, in its order and once each; undefined when it has no acr_values, and
+// empty when it asks only for classes nobody supports.
+function requestedAcrValues(params) {
+  const value = params?.acr_values;
+  if (typeof value !== 'string' || value === '') return undefined;
+  return [...new Set(value.split(' ').filter((acr) => ACR_VALUES.includes(acr)))];
+}
+
+// An MFA sign-in also meets a request for one factor.
+const acrSatisfies = (achieved, required) => achieved === required || (achieved === ACR_MFA && required === ACR_1FA);
+
+// signInAuthentication is what the e2e login form proves for an account: the
+// password (Logto: urn:logto:acr:1fa, amr pwd), and the account's enrolled
+// second factor too when the first class the request asks for is MFA (Logto
+// then verifies the factor in its sign-in experience; here it is taken as
+// verified). A request for MFA by an account without a second factor gets
+// one factor, and the acr check below refuses it.
+function signInAuthentication(accountId, params) {
+  const [first] = requestedAcrValues(params) ?? [];
+  if (first === ACR_MFA && ACCOUNTS[accountId]?.mfa?.length > 0) {
+    return { acr: ACR_MFA, amr: AMR_PASSWORD_TOTP };
+  }
+  return { acr: ACR_1FA, amr: AMR_PASSWORD };
+}
+
+// acrCheck makes acr_values binding, as Logto does (OpenID Connect only
+// makes them a preference): a request whose classes are all unknown fails;
+// a signed-in session that meets none of the requested classes signs in
+// again (step-up); and when that sign-in still meets none, the request fails
+// with unmet_authentication_requirements instead of issuing a weaker token.
+// Without a session the login prompt comes anyway and signInAuthentication
+// aims at the first requested class. max_age is the engine's own check.
+function acrCheck() {
+  const { Check } = interactionPolicy;
+  return new Check('acr_unmet', 'requested authentication context could not be obtained',
+    'unmet_authentication_requirements', (ctx) => {
+      const requested = requestedAcrValues(ctx.oidc.params);
+      if (requested === undefined) return Check.NO_NEED_TO_PROMPT;
+      if (requested.length === 0) {
+        throw new errors.UnmetAuthenticationRequirements('none of the requested acr_values is supported');
+      }
+      const { session, result } = ctx.oidc;
+      if (!session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      const met = requested.some((acr) => acrSatisfies(session.acr, acr));
+      if (result?.login && !met) {
+        throw new errors.UnmetAuthenticationRequirements('the sign-in did not reach the requested authentication context');
+      }
+      return met ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    });
+}
+
+// The engine's interaction policy with the acr check first in the login
+// prompt, so that prompt=none answers unmet_authentication_requirements
+// rather than login_required.
+function loginPolicy() {
+  const policy = interactionPolicy.base();
+  policy.get('login').checks.add(acrCheck(), 0);
+  return policy;
+}
+
+// authenticationContextClaims are the acr, amr and auth_time of the sign-in
+// behind a user's access token: copied from the authorization code, refresh
+// token or device code the token is minted from (so a refresh keeps the
+// original auth_time), never for client credentials or token exchange.
+function authenticationContextClaims(ctx, token) {
+  if (!(token instanceof ctx.oidc.provider.AccessToken)) return undefined;
+  const { entities, params } = ctx.oidc;
+  const source = {
+    authorization_code: entities.AuthorizationCode,
+    refresh_token: entities.RefreshToken,
+    [DEVICE_CODE]: entities.DeviceCode,
+  }[params?.grant_type];
+  if (!source) return undefined;
+  const claims = {};
+  if (source.acr !== undefined) claims.acr = source.acr;
+  if (source.amr !== undefined) claims.amr = source.amr;
+  if (source.authTime !== undefined) claims.auth_time = source.authTime;
+  return claims;
 }
 
 // ------------------------------------------------------ client credentials
@@ -508,13 +626,24 @@ async function tokenExchange(ctx) {
 
 // --------------------------------------------------------- the engine's grants
 
-// LogtoLikeProvider changes how the engine registers three of its own grants,
-// wrapping their handlers with checks that run first: refresh_token and
+// LogtoLikeProvider gives sign-ins their acr and amr (interactionResult), and
+// changes how the engine registers three of its own grants, wrapping their
+// handlers with checks that run first: refresh_token and
 // client_credentials also accept organization_id (Logto's organization
 // tokens), and device_code answers slow_down. The engine calls
 // registerGrantType for its built-in grants while it is constructed, so an
 // override is the one place to wrap its handlers without copying them.
 class LogtoLikeProvider extends Provider {
+  // Every sign-in through the engine's login form (browser and device flow)
+  // ends here: the result gets the acr and amr of what the form proved.
+  async interactionResult(req, res, result, options) {
+    if (result?.login?.accountId !== undefined && result.login.acr === undefined) {
+      const { params } = await this.interactionDetails(req, res);
+      Object.assign(result.login, signInAuthentication(result.login.accountId, params));
+    }
+    return super.interactionResult(req, res, result, options);
+  }
+
   registerGrantType(name, handler, params, dupes) {
     const engineHandler = handler;
     switch (name) {
@@ -617,7 +746,10 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
     // Logto's scopes and the claims each one adds.
     scopes: SCOPES,
     claims: {
-      openid: ['sub'],
+      // Every ID token says how the user signed in (Logto's do, asked or
+      // not); the engine otherwise adds acr and auth_time only when the
+      // request asks (acr_values, max_age), and amr never.
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name', 'username', 'picture', 'created_at', 'updated_at'],
       email: ['email', 'email_verified'],
       phone: ['phone_number', 'phone_number_verified'],
@@ -631,6 +763,10 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
     conformIdTokenClaims: false,
     // Logto's extra authorization parameters.
     extraParams: ['first_screen', 'interaction_mode', 'identifier', 'direct_sign_in', 'organization_id'],
+    // Logto's authentication context classes (acr_values_supported), which
+    // the acr check makes binding; the login form sets acr and amr.
+    acrValues: ACR_VALUES,
+    interactions: { policy: loginPolicy() },
 
     async findAccount(ctx, sub) {
       if (!ACCOUNTS[sub]) return undefined;
@@ -668,6 +804,13 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
     features: {
       devInteractions: { enabled: true }, // the engine's own login and consent pages
       revocation: { enabled: true },
+      // RFC 7662, for confidential clients (an API's own app); the engine
+      // answers JWT access tokens with unsupported_token_type, so only
+      // opaque tokens are introspected.
+      introspection: { enabled: true },
+      // RFC 9126 (the engine's default, which Logto keeps): the pushed
+      // request's request_uri is good for one authorization request.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: REQUIRE_PAR === '1' },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       clientCredentials: { enabled: true },
@@ -696,10 +839,11 @@ function buildProvider(base, redirectURI, postLogoutRedirectURI) {
       },
     },
 
-    // An organization-scoped token for an API resource names its organization;
-    // a token-exchange token with an actor names it in act.
+    // A user's access token says how the user signed in (acr, amr,
+    // auth_time); an organization-scoped token for an API resource names its
+    // organization; a token-exchange token with an actor names it in act.
     async extraTokenClaims(ctx, token) {
-      const claims = {};
+      const claims = { ...authenticationContextClaims(ctx, token) };
       const orgId = organizationParam(ctx);
       if (orgId !== undefined && token.resourceServer && token.resourceServer.audience !== organizationAudience(orgId)) {
         claims.organization_id = orgId;
