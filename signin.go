@@ -52,7 +52,9 @@ type SignInOptions struct {
 	// authentication: an API that answers insufficient_user_authentication
 	// (RFC 9470) names the acr_values it wants. The provider may sign the
 	// user in otherwise, so the callback refuses (ErrInvalidToken) an ID
-	// token whose acr is not one of them, unless ACROptional. Each value is
+	// token whose acr is not one of them, nor a class known to be stronger
+	// (ACRMFA meets a demand for ACR1FA, as Logto answers a one-factor
+	// request on a session with a second factor), unless ACROptional. Each value is
 	// printable ASCII without spaces, quotes or backslashes; all of them
 	// together, at most 256 bytes.
 	ACRValues []string

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/acr"
 )
 
 // Logto's authentication context classes, for SignInOptions.ACRValues and
@@ -12,10 +14,10 @@ import (
 const (
 	// ACR1FA is a sign-in with one factor: a password, or a code sent by
 	// email or SMS.
-	ACR1FA = "urn:logto:acr:1fa"
+	ACR1FA = acr.OneFactor
 	// ACRMFA is a sign-in with a second factor as well (an authenticator
 	// app, a passkey, a backup code).
-	ACRMFA = "urn:logto:acr:mfa"
+	ACRMFA = acr.MultiFactor
 )
 
 // maxACRValuesBytes bounds the acr_values of a sign-in, joined by spaces.
@@ -79,7 +81,7 @@ func (p pendingSignIn) checkAuthentication(c *IDTokenClaims, now time.Time, leew
 				c.AuthTime.UTC().Format(time.RFC3339), age.Round(time.Second), *p.MaxAge), nil)
 		}
 	}
-	if len(p.ACR) > 0 && !slices.Contains(p.ACR, c.ACR) {
+	if len(p.ACR) > 0 && !acr.Meets(c.ACR, p.ACR) {
 		return wrapErr(ErrInvalidToken, fmt.Sprintf("acr %q is not one of the acr_values the sign-in asked for (%s)",
 			c.ACR, quoteAll(p.ACR)), nil)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed098cf14d/logto/internal/acr"
 )
 
 // AuthenticationRequirement is what a route wants of the user's sign-in
@@ -15,8 +17,9 @@ import (
 type AuthenticationRequirement struct {
 	// ACRValues are the Authentication Context Class References the route
 	// accepts, in order of preference; the token's acr claim must be one
-	// of them, compared exactly. Logto's are "urn:logto:acr:1fa" and
-	// "urn:logto:acr:mfa". Empty means any acr, or none.
+	// of them, compared exactly, or a class known to be stronger (Logto's
+	// "urn:logto:acr:mfa" meets a demand for "urn:logto:acr:1fa", as Logto
+	// itself decides). Empty means any acr, or none.
 	ACRValues []string
 	// MaxAge is the longest time since the user last signed in actively
 	// (the token's auth_time claim, which a refresh keeps) that the route
@@ -63,7 +66,7 @@ func RequireUserAuthentication(req AuthenticationRequirement) func(http.Handler)
 // check reports how c's sign-in falls short of req at now, nil if it
 // does not.
 func (req AuthenticationRequirement) check(c *Claims, now time.Time, leeway time.Duration) error {
-	if len(req.ACRValues) > 0 && !slices.Contains(req.ACRValues, c.ACR()) {
+	if len(req.ACRValues) > 0 && !acr.Meets(c.ACR(), req.ACRValues) {
 		return &userAuthError{req: req, acr: true, detail: fmt.Sprintf("acr %q, expected one of %q", c.ACR(), req.ACRValues)}
 	}
 	if req.MaxAge > 0 {

@@ -51,6 +51,8 @@ func TestRequireUserAuthentication(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/mfa", e.v.Middleware(apiauth.RequireUserAuthentication(apiauth.AuthenticationRequirement{
 		ACRValues: []string{acrMFA, "urn:example:hwk"}})(ok)))
+	mux.Handle("/1fa", e.v.Middleware(apiauth.RequireUserAuthentication(apiauth.AuthenticationRequirement{
+		ACRValues: []string{acr1FA}})(ok)))
 	mux.Handle("/recent", e.v.Middleware(apiauth.RequireUserAuthentication(apiauth.AuthenticationRequirement{
 		MaxAge: 5 * time.Minute})(ok)))
 	mux.Handle("/both", e.v.Middleware(apiauth.RequireUserAuthentication(apiauth.AuthenticationRequirement{
@@ -84,6 +86,8 @@ func TestRequireUserAuthentication(t *testing.T) {
 		{"both, acr missing", "/both", e.stepUp(t, acr1FA, now.Add(-time.Minute)), 401, insufficientUserAuth(wantACR, `acr_values="urn:logto:acr:mfa", max_age=90`)},
 		{"both, too old", "/both", e.stepUp(t, acrMFA, now.Add(-time.Hour)), 401, insufficientUserAuth(wantRecent, `acr_values="urn:logto:acr:mfa", max_age=90`)},
 		{"scope and mfa", "/scoped-mfa", e.stepUp(t, acrMFA, time.Time{}), 200, ""},
+		{"1fa route, mfa token", "/1fa", e.stepUp(t, acrMFA, time.Time{}), 200, ""},
+		{"1fa route, unknown class", "/1fa", e.stepUp(t, "urn:example:other", time.Time{}), 401, insufficientUserAuth(wantACR, `acr_values="urn:logto:acr:1fa"`)},
 		{"scope without mfa", "/scoped-mfa", e.stepUp(t, acr1FA, time.Time{}), 401, insufficientUserAuth(wantACR, `acr_values="urn:logto:acr:mfa"`)},
 	}
 	for _, tt := range tests {
