@@ -207,7 +207,7 @@ func TestIDTokenClaimsACRAndAMR(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cl := range []*logto.IDTokenClaims{res.Claims, claims} {
-		if cl.ACR != logto.ACRMFA || !slices.Equal(cl.AMR, []string{"pwd", "otp"}) || cl.AuthTime.Before(before) {
+		if cl.ACR != logto.ACRMFA || !slices.Equal(cl.AMR, []string{"pwd", "otp", "mfa"}) || cl.AuthTime.Before(before) {
 			t.Errorf("acr %q amr %q auth_time %v", cl.ACR, cl.AMR, cl.AuthTime)
 		}
 	}

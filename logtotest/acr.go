@@ -27,7 +27,7 @@ func authentication(acrValues []string, u User) (acr string, amr []string) {
 	for _, v := range acrValues {
 		switch {
 		case v == ACRMFA && u.MFA:
-			return ACRMFA, []string{"pwd", "otp"}
+			return ACRMFA, []string{"pwd", "otp", "mfa"}
 		case v == ACR1FA:
 			return ACR1FA, []string{"pwd"}
 		}

@@ -37,9 +37,9 @@ func TestACRValues(t *testing.T) {
 		amr       []string
 	}{
 		{"not asked", nil, "", "", nil},
-		{"mfa for a user with MFA", nil, logtotest.ACRMFA, logtotest.ACRMFA, []string{"pwd", "otp"}},
+		{"mfa for a user with MFA", nil, logtotest.ACRMFA, logtotest.ACRMFA, []string{"pwd", "otp", "mfa"}},
 		{"1fa first", nil, logtotest.ACR1FA + " " + logtotest.ACRMFA, logtotest.ACR1FA, []string{"pwd"}},
-		{"unknown values skipped", nil, "urn:example:gold " + logtotest.ACRMFA, logtotest.ACRMFA, []string{"pwd", "otp"}},
+		{"unknown values skipped", nil, "urn:example:gold " + logtotest.ACRMFA, logtotest.ACRMFA, []string{"pwd", "otp", "mfa"}},
 		{"mfa, else 1fa, for a user without MFA", &noMFA, logtotest.ACRMFA + " " + logtotest.ACR1FA, logtotest.ACR1FA, []string{"pwd"}},
 		{"only mfa for a user without MFA", &noMFA, logtotest.ACRMFA, logtotest.ACR1FA, []string{"pwd"}},
 		{"nothing known", nil, "urn:example:gold", logtotest.ACR1FA, []string{"pwd"}},

@@ -69,7 +69,7 @@ type User struct {
 	Identities map[string]any
 	// MFA says the user has a second factor (an authenticator app, say),
 	// which a sign-in uses when its acr_values ask for [ACRMFA]: the
-	// tokens then say acr ACRMFA and amr ["pwd","otp"]. Without it such a
+	// tokens then say acr ACRMFA and amr ["pwd","otp","mfa"] (as Logto). Without it such a
 	// sign-in is [ACR1FA] with amr ["pwd"]: acr_values only ask, and the
 	// tokens tell what happened. [DefaultUser] has it; [SecondUser] has not.
 	MFA bool
