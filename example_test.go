@@ -131,7 +131,7 @@ func ExampleClient_SignIn_stepUp() {
 	fmt.Println(res.Claims.AuthenticatedWithin(5*time.Minute, time.Now()))
 	// Output:
 	// urn:logto:acr:mfa 0
-	// /settings/delete-account urn:logto:acr:mfa [pwd otp]
+	// /settings/delete-account urn:logto:acr:mfa [pwd otp mfa]
 	// true
 }
 
