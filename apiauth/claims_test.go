@@ -96,7 +96,7 @@ func TestStepUpClaims(t *testing.T) {
 	}
 
 	for name, edit := range map[string]func(map[string]any){
-		"absent":    func(map[string]any) {},
+		"absent":    func(m map[string]any) { delete(m, "acr"); delete(m, "amr"); delete(m, "auth_time") },
 		"malformed": func(m map[string]any) { m["acr"], m["amr"], m["auth_time"] = 2, "pwd", "yesterday" },
 		"null":      func(m map[string]any) { m["acr"], m["amr"], m["auth_time"] = nil, nil, nil },
 		"negative":  func(m map[string]any) { m["auth_time"] = -1 },
