@@ -23,7 +23,8 @@ type verifiedCache struct {
 type cacheEntry struct {
 	claims *Claims
 	exp    time.Time // the entry's end
-	thumb  string    // of the key that verified a JWT
+	iss    *issuer   // that vouched for the token
+	thumb  string    // of the key of iss that verified a JWT
 	// introspected: the provider vouched for the token (an opaque one),
 	// so no key need still be in the key set.
 	introspected bool

@@ -136,10 +136,14 @@ func (v *Validator) ResourceMetadataHandler() http.Handler {
 }
 
 // encodeMetadata makes the document ResourceMetadataHandler serves.
-func encodeMetadata(md ResourceMetadata, resource, issuer string) []byte {
+func encodeMetadata(md ResourceMetadata, resource string, issuers []*issuer) []byte {
+	servers := make([]string, len(issuers))
+	for i, iss := range issuers {
+		servers[i] = iss.name
+	}
 	doc, err := json.Marshal(resourceMetadataDoc{
 		Resource:               resource,
-		AuthorizationServers:   []string{issuer},
+		AuthorizationServers:   servers,
 		ScopesSupported:        md.Scopes,
 		BearerMethodsSupported: []string{"header"},
 		ResourceDocumentation:  md.Documentation,

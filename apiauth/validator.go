@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/seed098cf14d/logto/internal/discovery"
 	"github.com/seed098cf14d/logto/internal/httpx"
 	"github.com/seed098cf14d/logto/internal/jwks"
 	"github.com/seed098cf14d/logto/internal/jwt"
@@ -33,6 +32,31 @@ type Config struct {
 	// be https unless the host is a loopback one (localhost, 127.0.0.1,
 	// [::1]) or InsecureAllowHTTP is set.
 	Endpoint string
+	// ProviderURL is the URL this process reaches the provider at, when
+	// that is not Endpoint: "http://logto:3001" in a container network,
+	// say. Endpoint stays the public base URL: every token must name its
+	// issuer, Endpoint + "/oidc", and the resource metadata names that
+	// issuer to clients. Empty means Endpoint.
+	//
+	// The provider at ProviderURL is trusted to be the provider of
+	// Endpoint: the keys it serves decide which tokens pass, and its
+	// introspection answers are believed. What it says is checked all the
+	// same: its metadata is read at
+	// ProviderURL + "/oidc/.well-known/openid-configuration" and must name
+	// the public issuer exactly (so a ProviderURL that reaches another
+	// tenant fails, with 503, rather than vouching for its tokens), and its
+	// tokens must name the public issuer too. The endpoints it names under
+	// Endpoint that the Validator calls itself (keys, introspection) are
+	// reached under ProviderURL instead; an endpoint on any other host is
+	// used as named.
+	//
+	// It must be https, except on a loopback host, a private IP address or
+	// a single-label name such as a container's (or anywhere with
+	// InsecureAllowHTTP). Over http, the keys, and with Introspection the
+	// API's client secret and the opaque tokens, cross that network in
+	// clear: whoever can change them there can mint any token. Use http
+	// only on a network that nobody else can read.
+	ProviderURL string
 	// Audience is the API's resource indicator, which a token's aud must
 	// hold.
 	Audience string
@@ -80,7 +104,8 @@ type Config struct {
 	//     is in reach there).
 	Logger *slog.Logger
 
-	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
+	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host,
+	// and an http:// ProviderURL on a host that is not a private one.
 	// The key set then crosses the network in clear text, and whoever sits
 	// on the path can substitute their own keys and mint any token: use it
 	// only inside a private test network. It also lets Config.Metadata
@@ -91,7 +116,7 @@ type Config struct {
 // Validator checks bearer access tokens. It is safe for concurrent use; make
 // one per API and keep it, since it caches keys and verified tokens.
 type Validator struct {
-	issuer   string
+	issuers  []*issuer // Endpoint's
 	audience string
 	leeway   time.Duration
 	client   *http.Client
@@ -101,9 +126,7 @@ type Validator struct {
 	metadataURL string // resource_metadata of every challenge; "" for none
 	metadataDoc []byte // what ResourceMetadataHandler serves
 
-	provider discovery.Cache[*providerInfo] // key set and introspection, once discovered
-	keySet   atomic.Pointer[jwks.Set]       // the key set, for cache hits without a lock
-	cache    *verifiedCache
+	cache *verifiedCache
 
 	introspection *introspector // nil without Config.Introspection
 
@@ -116,10 +139,8 @@ type Validator struct {
 func NewValidator(cfg Config) (*Validator, error) {
 	var problems []error
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
-	endpoint, err := httpx.CheckEndpoint("Endpoint", cfg.Endpoint, cfg.InsecureAllowHTTP)
-	if err != nil {
-		problems = append(problems, err)
-	}
+	iss, issProblems := newIssuer("", cfg.Endpoint, cfg.ProviderURL, cfg.InsecureAllowHTTP)
+	problems = append(problems, issProblems...)
 	switch {
 	case cfg.Audience == "":
 		bad("Audience must be provided")
@@ -131,12 +152,12 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	metadataURL, mdProblems := checkMetadata(cfg.Metadata, cfg.InsecureAllowHTTP)
 	problems = append(problems, mdProblems...)
-	problems = append(problems, cfg.Introspection.check()...)
+	problems = append(problems, cfg.Introspection.check("")...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
 	v := &Validator{
-		issuer:   endpoint + "/oidc",
+		issuers:  []*issuer{iss},
 		audience: cfg.Audience,
 		leeway:   cfg.ClockLeeway,
 		client:   httpx.Client(cfg.HTTPClient),
@@ -146,9 +167,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 
 		metadataURL: metadataURL,
 
-		introspection: newIntrospector(cfg.Introspection),
+		introspection: newIntrospector(cfg.Introspection, iss),
 	}
-	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuer)
+	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuers)
 	if v.logger == nil {
 		v.logger = slog.New(slog.DiscardHandler)
 	}
@@ -158,8 +179,10 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.now == nil {
 		v.now = time.Now
 	}
-	v.provider.Load = v.loadProvider
-	v.provider.Now = v.now
+	for _, iss := range v.issuers {
+		iss.provider.Load = func(ctx context.Context) (*providerInfo, error) { return v.loadProvider(ctx, iss) }
+		iss.provider.Now = v.now
+	}
 	return v, nil
 }
 
@@ -225,7 +248,9 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	now := v.now()
 	key := tokenKey(raw)
 	if e, ok := v.cache.get(key, now); ok {
-		if ks := v.keySet.Load(); e.introspected || ks != nil && ks.Holds(e.thumb) {
+		// A JWT's entry lives as long as its issuer's key set, and no
+		// other issuer's, holds the key that verified it.
+		if e.introspected || e.iss.holds(e.thumb) {
 			// The cache holds tokens that passed every check but the
 			// route's, which depend on the request.
 			if err := rt.accept(e.claims.token.audience, e.claims.token.org); err != nil {
@@ -268,8 +293,12 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, invalidErr("malformed claims", err)
 	}
-	if p.Issuer != v.issuer {
-		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q (Endpoint + /oidc)", p.Issuer, v.issuer), setup: true}
+	// iss, read before the signature is checked, only picks the keys to
+	// check it with: a token naming one issuer passes with that issuer's
+	// keys or not at all.
+	iss, err := v.issuerNamed(p.Issuer)
+	if err != nil {
+		return nil, err
 	}
 	if err := rt.accept(p.Audience, p.OrganizationID); err != nil {
 		return nil, err
@@ -278,12 +307,12 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 		return nil, err
 	}
 
-	signer, err := v.verify(ctx, jws)
+	signer, err := v.verify(ctx, iss, jws)
 	if err != nil {
 		return nil, err
 	}
 
-	c := p.claims(body)
-	v.cache.put(key, cacheEntry{claims: c, exp: c.Expiry, thumb: signer.Thumbprint}, now)
+	c := p.claims(body, iss.name)
+	v.cache.put(key, cacheEntry{claims: c, exp: c.Expiry, iss: iss, thumb: signer.Thumbprint}, now)
 	return c, nil
 }
