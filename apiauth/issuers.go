@@ -10,6 +10,63 @@ import (
 	"github.com/seed098cf14d/logto/internal/jwks"
 )
 
+// IssuerConfig is one more Logto tenant whose access tokens a Validator
+// takes, beside Config.Endpoint's: see Config.Issuers.
+type IssuerConfig struct {
+	// Endpoint is the tenant's base URL, as Config.Endpoint: the issuer is
+	// Endpoint + "/oidc". Required.
+	Endpoint string
+	// ProviderURL is the URL this process reaches the tenant at, when that
+	// is not Endpoint, as Config.ProviderURL, with the same checks and the
+	// same trust: the provider there is taken for the provider of
+	// Endpoint. Optional.
+	ProviderURL string
+	// Introspection lets this tenant's opaque tokens in, as
+	// Config.Introspection. At most one issuer of a Validator may have it.
+	Introspection Introspection
+}
+
+// newIssuers checks the issuers of cfg, Endpoint's then those of Issuers,
+// and makes them in that order, with the introspector of the one issuer
+// that has Introspection (nil for none).
+func newIssuers(cfg Config) ([]*issuer, *introspector, []error) {
+	all := append([]IssuerConfig{{Endpoint: cfg.Endpoint, ProviderURL: cfg.ProviderURL, Introspection: cfg.Introspection}}, cfg.Issuers...)
+	var (
+		issuers       []*issuer
+		problems      []error
+		introspecting []string // the settings of the issuers with Introspection
+		in            *introspector
+		seen          = make(map[string]string) // issuer -> the setting naming it
+	)
+	for i, ic := range all {
+		prefix := ""
+		if i > 0 {
+			prefix = fmt.Sprintf("Issuers[%d].", i-1)
+		}
+		problems = append(problems, ic.Introspection.check(prefix)...)
+		iss, errs := newIssuer(prefix, ic.Endpoint, ic.ProviderURL, cfg.InsecureAllowHTTP)
+		problems = append(problems, errs...)
+		if iss == nil {
+			continue
+		}
+		if first, ok := seen[iss.name]; ok {
+			problems = append(problems, fmt.Errorf("%sEndpoint %q names the issuer %s names: name each issuer once", prefix, ic.Endpoint, first))
+			continue
+		}
+		seen[iss.name] = prefix + "Endpoint"
+		issuers = append(issuers, iss)
+		if ic.Introspection.ClientID != "" {
+			introspecting = append(introspecting, prefix+"Introspection")
+			in = newIntrospector(ic.Introspection, iss)
+		}
+	}
+	if len(introspecting) > 1 {
+		problems = append(problems, fmt.Errorf("%s are all set: at most one issuer may introspect opaque tokens, since they name no issuer"+
+			" (asking each issuer in turn would hand one tenant's tokens to the others)", strings.Join(introspecting, " and ")))
+	}
+	return issuers, in, problems
+}
+
 // issuer is a provider whose tokens the Validator takes, with what it
 // fetched of it: its own discovery, key set and introspection endpoint.
 type issuer struct {

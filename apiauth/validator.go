@@ -69,11 +69,30 @@ type Config struct {
 	Metadata ResourceMetadata
 
 	// Introspection, with client credentials, lets opaque (non-JWT) access
-	// tokens in: they are checked at the provider's introspection endpoint
-	// (RFC 7662) and must pass the checks a JWT passes (aud holding
-	// Audience, exp, iss when present). Without it, opaque tokens are
-	// refused. Optional.
+	// tokens in: they are checked at the introspection endpoint (RFC 7662)
+	// of Endpoint's provider and must pass the checks a JWT passes (aud
+	// holding Audience, exp, iss when present). Without it, opaque tokens
+	// are refused. Optional; with Issuers, see there.
 	Introspection Introspection
+
+	// Issuers are further Logto tenants (issuers) whose access tokens the
+	// API takes, beside Endpoint's: an API serving the users of several
+	// tenants, say. Each has its own discovery, key set and cache entries,
+	// and each is checked as Endpoint is. A JWT goes to the issuer its iss
+	// claim names, read before the signature only to pick the keys, and is
+	// then verified with that issuer's keys alone: a token naming one
+	// tenant passes with that tenant's keys or not at all, whatever key ID
+	// it names. A token naming none of them is refused (invalid_token,
+	// "wrong issuer"; the log names its iss and every issuer expected).
+	// Audience is the same for all: register the API under that indicator
+	// in each tenant. Users of two tenants are two users even with the
+	// same Subject: tell them apart by Claims.Issuer.
+	//
+	// An opaque token names no issuer, so at most one issuer, Endpoint's
+	// or one of these, may have Introspection: asking each in turn would
+	// hand one tenant's tokens to the others, which could replay them here.
+	// Opaque tokens of the other issuers are refused.
+	Issuers []IssuerConfig
 
 	// HTTPClient fetches discovery and keys, and asks the introspection
 	// endpoint; nil means a client with a 10 s timeout, which also bounds
@@ -116,7 +135,7 @@ type Config struct {
 // Validator checks bearer access tokens. It is safe for concurrent use; make
 // one per API and keep it, since it caches keys and verified tokens.
 type Validator struct {
-	issuers  []*issuer // Endpoint's
+	issuers  []*issuer // Endpoint's, then Config.Issuers'; never empty
 	audience string
 	leeway   time.Duration
 	client   *http.Client
@@ -128,7 +147,7 @@ type Validator struct {
 
 	cache *verifiedCache
 
-	introspection *introspector // nil without Config.Introspection
+	introspection *introspector // nil when no issuer has Introspection
 
 	verifies atomic.Int64 // signature checks done, for tests
 }
@@ -139,7 +158,7 @@ type Validator struct {
 func NewValidator(cfg Config) (*Validator, error) {
 	var problems []error
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
-	iss, issProblems := newIssuer("", cfg.Endpoint, cfg.ProviderURL, cfg.InsecureAllowHTTP)
+	issuers, introspecting, issProblems := newIssuers(cfg)
 	problems = append(problems, issProblems...)
 	switch {
 	case cfg.Audience == "":
@@ -152,12 +171,11 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	metadataURL, mdProblems := checkMetadata(cfg.Metadata, cfg.InsecureAllowHTTP)
 	problems = append(problems, mdProblems...)
-	problems = append(problems, cfg.Introspection.check("")...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
 	v := &Validator{
-		issuers:  []*issuer{iss},
+		issuers:  issuers,
 		audience: cfg.Audience,
 		leeway:   cfg.ClockLeeway,
 		client:   httpx.Client(cfg.HTTPClient),
@@ -167,7 +185,7 @@ func NewValidator(cfg Config) (*Validator, error) {
 
 		metadataURL: metadataURL,
 
-		introspection: newIntrospector(cfg.Introspection, iss),
+		introspection: introspecting,
 	}
 	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuers)
 	if v.logger == nil {
@@ -188,8 +206,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 
 // Validate checks raw, an access token of the API (aud holding
 // Config.Audience), and returns its claims. A JWT (RFC 9068) is checked
-// here, with the provider's keys; an opaque token, with
-// Config.Introspection, at the provider's introspection endpoint. A token scoped to an
+// here, with the keys of the issuer it names (Endpoint's, or one of
+// Config.Issuers); an opaque token, with Introspection, at the
+// introspection endpoint of the one issuer that has it. A token scoped to an
 // organization (with an organization_id claim) is refused: its scopes are
 // what the user may do in that organization; ValidateOrganizationResource
 // takes it. Errors wrap ErrInvalidToken when the token is at fault and
