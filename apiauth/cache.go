@@ -10,8 +10,11 @@ const defaultCacheSize = 10000
 // verifiedCache remembers tokens that passed every check, keyed by the
 // SHA-256 of the whole token, until they expire. A hit skips parsing and
 // the signature check (an ES384 verify costs about a millisecond), or the
-// introspection request. Each JWT's entry names the key that verified it,
-// by RFC 7638 thumbprint: a hit counts only while the key set still holds
+// introspection request. Each entry names the issuer that vouched for the
+// token, which Claims.Issuer reports; the key, the hash of the whole token,
+// covers a JWT's iss, so an entry is never another issuer's. A JWT's entry
+// also names the key that verified it, by RFC 7638 thumbprint: a hit
+// counts only while that issuer's key set, and no other's, still holds
 // that key. The same type, another instance, remembers the refusals of
 // introspected tokens.
 type verifiedCache struct {
@@ -23,7 +26,8 @@ type verifiedCache struct {
 type cacheEntry struct {
 	claims *Claims
 	exp    time.Time // the entry's end
-	thumb  string    // of the key that verified a JWT
+	iss    *issuer   // that vouched for the token
+	thumb  string    // of the key of iss that verified a JWT
 	// introspected: the provider vouched for the token (an opaque one),
 	// so no key need still be in the key set.
 	introspected bool

@@ -41,6 +41,7 @@ type Claims struct {
 // tokenData is the part of a checked token that copies of its Claims share.
 // It is read-only once made.
 type tokenData struct {
+	issuer   string
 	scopes   []string
 	roles    []string
 	audience []string
@@ -90,6 +91,11 @@ func (c *Claims) data() *tokenData {
 	}
 	return c.token
 }
+
+// Issuer returns the issuer that vouched for the token: a JWT's "iss",
+// whose keys verified it, or, for an opaque token, the issuer whose
+// introspection endpoint found it active.
+func (c *Claims) Issuer() string { return c.data().issuer }
 
 // HasScope reports whether the token grants scope s.
 func (c *Claims) HasScope(s string) bool { return slices.Contains(c.data().scopes, s) }
@@ -183,15 +189,16 @@ func (p *payload) checkTimes(now time.Time, leeway time.Duration) error {
 	return nil
 }
 
-// claims makes the shared, read-only form of a checked token whose JWT
-// payload is body.
-func (p *payload) claims(body []byte) *Claims {
+// claims makes the shared, read-only form of a checked token of issuer
+// whose JWT payload (or introspection answer) is body.
+func (p *payload) claims(body []byte, issuer string) *Claims {
 	return &Claims{
 		Subject:        p.Subject,
 		ClientID:       p.ClientID,
 		OrganizationID: p.OrganizationID.id,
 		Expiry:         p.Expiry.Time,
 		token: &tokenData{
+			issuer:   issuer,
 			scopes:   strings.Fields(p.Scope),
 			roles:    p.Roles,
 			audience: p.Audience,

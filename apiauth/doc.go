@@ -35,6 +35,16 @@
 // (503), never the client's fault. A bearer value with the shape of a JWT
 // is never sent to the provider.
 //
+// Several tenants: Config.Issuers adds Logto tenants whose tokens the API
+// takes. A JWT goes to the issuer its iss claim names and is verified with
+// that issuer's keys alone, so no tenant's key signs for another; each
+// issuer has its own discovery, key set and outages (one tenant's keys
+// down is 503 for its tokens only), and Claims.Issuer says which tenant
+// vouched for a token. Opaque tokens name no issuer: one issuer at most
+// may introspect them. Config.ProviderURL (IssuerConfig.ProviderURL for the
+// others) reaches a provider at an internal URL, a container's say, while
+// its metadata and tokens must still name the public issuer.
+//
 // Organizations: Logto issues two kinds of tokens for them. An organization
 // token has aud "urn:logto:organization:<id>" (OrganizationMiddleware); an
 // organization-scoped token of an API resource has the API as aud and an

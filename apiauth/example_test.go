@@ -73,3 +73,33 @@ func Example_mcp() {
 	// 401 Bearer realm="api", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"
 	// {"resource":"https://mcp.example.com","authorization_servers":["https://tenant.logto.app/oidc"],"scopes_supported":["mcp:tools"],"bearer_methods_supported":["header"]}
 }
+
+// An API serving the users of two Logto tenants, the second self-hosted
+// beside the API and reached on the container network while its tokens
+// name its public URL. A handler tells the tenants' users apart by
+// Claims.Issuer; the metadata names both tenants.
+func ExampleConfig_issuers() {
+	v, err := apiauth.NewValidator(apiauth.Config{
+		Endpoint: "https://tenant.logto.app",
+		Issuers: []apiauth.IssuerConfig{{
+			Endpoint:    "https://auth.example.com",
+			ProviderURL: "http://logto:3001",
+		}},
+		Audience: "https://api.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+apiauth.ResourceMetadataPath, v.ResourceMetadataHandler())
+	mux.Handle("GET /api/private", v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := apiauth.ClaimsFrom(r.Context())
+		fmt.Fprintf(w, "hello %s of %s\n", c.Subject, c.Issuer())
+	})))
+
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, apiauth.ResourceMetadataPath, nil))
+	fmt.Print(w.Body)
+	// Output:
+	// {"resource":"https://api.example.com","authorization_servers":["https://tenant.logto.app/oidc","https://auth.example.com/oidc"],"bearer_methods_supported":["header"]}
+}

@@ -48,25 +48,28 @@ type Introspection struct {
 	CacheTTL time.Duration
 }
 
-// check reports what is wrong with in, for NewValidator.
-func (in Introspection) check() []error {
+// check reports what is wrong with in, for NewValidator; prefix
+// ("Issuers[0].", say) goes before the setting's name in the problems.
+func (in Introspection) check(prefix string) []error {
 	var problems []error
 	if (in.ClientID == "") != (in.ClientSecret == "") {
-		problems = append(problems, errors.New("Introspection.ClientID and Introspection.ClientSecret must be given together"))
+		problems = append(problems, fmt.Errorf("%sIntrospection.ClientID and ClientSecret must be given together", prefix))
 	}
 	if in.CacheTTL < 0 {
-		problems = append(problems, errors.New("Introspection.CacheTTL must not be negative"))
+		problems = append(problems, fmt.Errorf("%sIntrospection.CacheTTL must not be negative", prefix))
 	}
 	if in.ClientID == "" && in.CacheTTL != 0 {
-		problems = append(problems, errors.New("Introspection.CacheTTL is set without Introspection.ClientID and ClientSecret"))
+		problems = append(problems, fmt.Errorf("%sIntrospection.CacheTTL is set without ClientID and ClientSecret", prefix))
 	}
 	return problems
 }
 
-// introspector checks opaque tokens at the provider: one request at a time
-// per token (a flight its waiters share), active answers in the
-// Validator's cache, refusals in its own for IntrospectionNegativeTTL.
+// introspector checks opaque tokens at the introspection endpoint of one
+// issuer: one request at a time per token (a flight its waiters share),
+// active answers in the Validator's cache, refusals in its own for
+// IntrospectionNegativeTTL.
 type introspector struct {
+	iss                    *issuer // the one issuer asked
 	clientID, clientSecret string
 	ttl                    time.Duration
 
@@ -84,7 +87,9 @@ type introspection struct {
 	err    error
 }
 
-func newIntrospector(in Introspection) *introspector {
+// newIntrospector returns the introspector of iss with in, nil when in
+// holds no credentials.
+func newIntrospector(in Introspection, iss *issuer) *introspector {
 	if in.ClientID == "" {
 		return nil
 	}
@@ -93,6 +98,7 @@ func newIntrospector(in Introspection) *introspector {
 		ttl = DefaultIntrospectionCacheTTL
 	}
 	return &introspector{
+		iss:          iss,
 		clientID:     in.ClientID,
 		clientSecret: in.ClientSecret,
 		ttl:          ttl,
@@ -173,7 +179,7 @@ func (v *Validator) runIntrospection(ctx context.Context, raw string, key [32]by
 	now := v.now()
 	switch {
 	case f.err == nil:
-		v.cache.put(key, cacheEntry{claims: f.claims, exp: earliest(f.claims.Expiry, now.Add(in.ttl)), introspected: true}, now)
+		v.cache.put(key, cacheEntry{claims: f.claims, exp: earliest(f.claims.Expiry, now.Add(in.ttl)), iss: in.iss, introspected: true}, now)
 	case errors.Is(f.err, ErrInvalidToken):
 		in.refused.put(key, cacheEntry{err: f.err, exp: now.Add(IntrospectionNegativeTTL)}, now)
 	}
@@ -193,7 +199,7 @@ func earliest(a, b time.Time) time.Time {
 // askProvider posts raw to the introspection endpoint and judges the
 // answer.
 func (v *Validator) askProvider(ctx context.Context, raw string) (*Claims, error) {
-	info, err := v.provider.Get(ctx)
+	info, err := v.introspection.iss.provider.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -253,14 +259,16 @@ func (v *Validator) judgeIntrospection(body []byte, now time.Time) (*Claims, err
 	if len(a.Cnf) > 0 && string(a.Cnf) != "null" {
 		return nil, invalid("the token is bound to a key")
 	}
-	// RFC 7662 makes iss optional; when present it must be this provider's.
-	if a.Issuer != "" && a.Issuer != v.issuer {
-		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q (Endpoint + /oidc)", a.Issuer, v.issuer), setup: true}
+	// RFC 7662 makes iss optional; when present it must be that of the
+	// issuer asked.
+	iss := v.introspection.iss
+	if a.Issuer != "" && a.Issuer != iss.name {
+		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q, the issuer asked", a.Issuer, iss.name), setup: true}
 	}
 	if err := a.checkTimes(now, v.leeway); err != nil {
 		return nil, err
 	}
-	return a.claims(body), nil
+	return a.claims(body, iss.name), nil
 }
 
 // isB64Token reports whether s is an RFC 6750 section 2.1 b64token:

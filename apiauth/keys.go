@@ -15,21 +15,22 @@ import (
 // providerInfo is what the Validator takes from the provider's metadata.
 type providerInfo struct {
 	keys *jwks.Set
-	// introspection asks the introspection endpoint (nil without
-	// Config.Introspection, or when the provider offers none:
+	// introspection asks the introspection endpoint (nil but for the
+	// issuer with Introspection, or when the provider offers none:
 	// introspectionErr then says why).
 	introspection    *tokenendpoint.Client
 	introspectionURL string
 	introspectionErr error
 }
 
-// loadProvider fetches the provider's metadata and makes the key set of
-// its jwks_uri, limited to the asymmetric algorithms it advertises, and
-// the client of its introspection endpoint. It runs once per Validator
-// (through v.provider, a discovery.Cache: one fetch at a time, a failure
-// remembered for discovery.Cooldown).
-func (v *Validator) loadProvider(ctx context.Context) (*providerInfo, error) {
-	doc, err := discovery.Fetch(ctx, v.client, v.issuer)
+// loadProvider fetches the metadata of iss (at its internal URL, with a
+// ProviderURL) and makes the key set of its jwks_uri, limited to the
+// asymmetric algorithms it advertises, and, for the issuer that
+// introspects, the client of its introspection endpoint. It runs once per
+// issuer (through iss.provider, a discovery.Cache: one fetch at a time, a
+// failure remembered for discovery.Cooldown).
+func (v *Validator) loadProvider(ctx context.Context, iss *issuer) (*providerInfo, error) {
+	doc, err := discovery.FetchVia(ctx, v.client, iss.name, iss.route)
 	if err != nil {
 		return nil, err
 	}
@@ -43,19 +44,19 @@ func (v *Validator) loadProvider(ctx context.Context) (*providerInfo, error) {
 		return nil, fmt.Errorf("%w: discovery advertises no asymmetric signing algorithm", ErrProvider)
 	}
 	ks := jwks.New(doc.JWKSURI, v.client, v.now, algs)
-	v.keySet.Store(ks)
+	iss.keySet.Store(ks)
 	info := &providerInfo{keys: ks}
-	if v.introspection != nil {
-		info.introspection, info.introspectionURL, info.introspectionErr = v.introspection.client(doc, v.client, v.now)
+	if in := v.introspection; in != nil && in.iss == iss {
+		info.introspection, info.introspectionURL, info.introspectionErr = in.client(doc, v.client, v.now)
 	}
 	return info, nil
 }
 
-// verify checks the signature of jws with the provider's keys and returns
-// the key that made it. Errors are ErrProvider when the keys cannot be had,
-// a tokenError otherwise.
-func (v *Validator) verify(ctx context.Context, jws *jose.JSONWebSignature) (*jwks.Key, error) {
-	info, err := v.provider.Get(ctx)
+// verify checks the signature of jws with the keys of iss, and no other
+// issuer's, and returns the key that made it. Errors are ErrProvider when
+// the keys cannot be had, a tokenError otherwise.
+func (v *Validator) verify(ctx context.Context, iss *issuer, jws *jose.JSONWebSignature) (*jwks.Key, error) {
+	info, err := iss.provider.Get(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -110,8 +110,10 @@ func (v *Validator) ResourceMetadataURL() string { return v.metadataURL }
 // ResourceMetadataHandler serves the API's OAuth 2.0 Protected Resource
 // Metadata (RFC 9728 section 3.2) to GET and HEAD, at the path of
 // ResourceMetadataURL (ResourceMetadataPath when the base URL has no
-// path): resource (Config.Audience), authorization_servers (the issuer,
-// Endpoint + "/oidc"), bearer_methods_supported ["header"], and
+// path): resource (Config.Audience), authorization_servers (every issuer
+// whose tokens the Validator takes: Endpoint + "/oidc", then those of
+// Config.Issuers, public ones even with ProviderURL),
+// bearer_methods_supported ["header"], and
 // scopes_supported and resource_documentation from Config.Metadata. The
 // document is public: it may be cached for an hour and read from any
 // origin. Other methods get 405. It needs no request to the provider.
@@ -136,10 +138,14 @@ func (v *Validator) ResourceMetadataHandler() http.Handler {
 }
 
 // encodeMetadata makes the document ResourceMetadataHandler serves.
-func encodeMetadata(md ResourceMetadata, resource, issuer string) []byte {
+func encodeMetadata(md ResourceMetadata, resource string, issuers []*issuer) []byte {
+	servers := make([]string, len(issuers))
+	for i, iss := range issuers {
+		servers[i] = iss.name
+	}
 	doc, err := json.Marshal(resourceMetadataDoc{
 		Resource:               resource,
-		AuthorizationServers:   []string{issuer},
+		AuthorizationServers:   servers,
 		ScopesSupported:        md.Scopes,
 		BearerMethodsSupported: []string{"header"},
 		ResourceDocumentation:  md.Documentation,

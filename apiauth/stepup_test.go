@@ -22,7 +22,9 @@ const (
 func (e *env) stepUp(t testing.TB, acr string, authTime time.Time) string {
 	t.Helper()
 	return e.token(t, logtotest.Faults{AccessTokenClaims: func(m map[string]any) {
-		// The token says what the test says, whatever the provider put in.
+		// logtotest's tokens carry the sign-in's auth_time (and acr and
+		// amr when it decided them): an empty acr or a zero authTime
+		// means a token without the claim.
 		delete(m, "acr")
 		delete(m, "amr")
 		delete(m, "auth_time")

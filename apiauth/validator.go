@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/seed098cf14d/logto/internal/discovery"
 	"github.com/seed098cf14d/logto/internal/httpx"
 	"github.com/seed098cf14d/logto/internal/jwks"
 	"github.com/seed098cf14d/logto/internal/jwt"
@@ -33,6 +32,31 @@ type Config struct {
 	// be https unless the host is a loopback one (localhost, 127.0.0.1,
 	// [::1]) or InsecureAllowHTTP is set.
 	Endpoint string
+	// ProviderURL is the URL this process reaches the provider at, when
+	// that is not Endpoint: "http://logto:3001" in a container network,
+	// say. Endpoint stays the public base URL: every token must name its
+	// issuer, Endpoint + "/oidc", and the resource metadata names that
+	// issuer to clients. Empty means Endpoint.
+	//
+	// The provider at ProviderURL is trusted to be the provider of
+	// Endpoint: the keys it serves decide which tokens pass, and its
+	// introspection answers are believed. What it says is checked all the
+	// same: its metadata is read at
+	// ProviderURL + "/oidc/.well-known/openid-configuration" and must name
+	// the public issuer exactly (so a ProviderURL that reaches another
+	// tenant fails, with 503, rather than vouching for its tokens), and its
+	// tokens must name the public issuer too. The endpoints it names under
+	// Endpoint that the Validator calls itself (keys, introspection) are
+	// reached under ProviderURL instead; an endpoint on any other host is
+	// used as named.
+	//
+	// It must be https, except on a loopback host, a private IP address or
+	// a single-label name such as a container's (or anywhere with
+	// InsecureAllowHTTP). Over http, the keys, and with Introspection the
+	// API's client secret and the opaque tokens, cross that network in
+	// clear: whoever can change them there can mint any token. Use http
+	// only on a network that nobody else can read.
+	ProviderURL string
 	// Audience is the API's resource indicator, which a token's aud must
 	// hold.
 	Audience string
@@ -45,11 +69,30 @@ type Config struct {
 	Metadata ResourceMetadata
 
 	// Introspection, with client credentials, lets opaque (non-JWT) access
-	// tokens in: they are checked at the provider's introspection endpoint
-	// (RFC 7662) and must pass the checks a JWT passes (aud holding
-	// Audience, exp, iss when present). Without it, opaque tokens are
-	// refused. Optional.
+	// tokens in: they are checked at the introspection endpoint (RFC 7662)
+	// of Endpoint's provider and must pass the checks a JWT passes (aud
+	// holding Audience, exp, iss when present). Without it, opaque tokens
+	// are refused. Optional; with Issuers, see there.
 	Introspection Introspection
+
+	// Issuers are further Logto tenants (issuers) whose access tokens the
+	// API takes, beside Endpoint's: an API serving the users of several
+	// tenants, say. Each has its own discovery, key set and cache entries,
+	// and each is checked as Endpoint is. A JWT goes to the issuer its iss
+	// claim names, read before the signature only to pick the keys, and is
+	// then verified with that issuer's keys alone: a token naming one
+	// tenant passes with that tenant's keys or not at all, whatever key ID
+	// it names. A token naming none of them is refused (invalid_token,
+	// "wrong issuer"; the log names its iss and every issuer expected).
+	// Audience is the same for all: register the API under that indicator
+	// in each tenant. Users of two tenants are two users even with the
+	// same Subject: tell them apart by Claims.Issuer.
+	//
+	// An opaque token names no issuer, so at most one issuer, Endpoint's
+	// or one of these, may have Introspection: asking each in turn would
+	// hand one tenant's tokens to the others, which could replay them here.
+	// Opaque tokens of the other issuers are refused.
+	Issuers []IssuerConfig
 
 	// HTTPClient fetches discovery and keys, and asks the introspection
 	// endpoint; nil means a client with a 10 s timeout, which also bounds
@@ -80,7 +123,8 @@ type Config struct {
 	//     is in reach there).
 	Logger *slog.Logger
 
-	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host.
+	// InsecureAllowHTTP accepts an http:// Endpoint on a non-loopback host,
+	// and an http:// ProviderURL on a host that is not a private one.
 	// The key set then crosses the network in clear text, and whoever sits
 	// on the path can substitute their own keys and mint any token: use it
 	// only inside a private test network. It also lets Config.Metadata
@@ -91,7 +135,7 @@ type Config struct {
 // Validator checks bearer access tokens. It is safe for concurrent use; make
 // one per API and keep it, since it caches keys and verified tokens.
 type Validator struct {
-	issuer   string
+	issuers  []*issuer // Endpoint's, then Config.Issuers'; never empty
 	audience string
 	leeway   time.Duration
 	client   *http.Client
@@ -101,11 +145,9 @@ type Validator struct {
 	metadataURL string // resource_metadata of every challenge; "" for none
 	metadataDoc []byte // what ResourceMetadataHandler serves
 
-	provider discovery.Cache[*providerInfo] // key set and introspection, once discovered
-	keySet   atomic.Pointer[jwks.Set]       // the key set, for cache hits without a lock
-	cache    *verifiedCache
+	cache *verifiedCache
 
-	introspection *introspector // nil without Config.Introspection
+	introspection *introspector // nil when no issuer has Introspection
 
 	verifies atomic.Int64 // signature checks done, for tests
 }
@@ -116,10 +158,8 @@ type Validator struct {
 func NewValidator(cfg Config) (*Validator, error) {
 	var problems []error
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
-	endpoint, err := httpx.CheckEndpoint("Endpoint", cfg.Endpoint, cfg.InsecureAllowHTTP)
-	if err != nil {
-		problems = append(problems, err)
-	}
+	issuers, introspecting, issProblems := newIssuers(cfg)
+	problems = append(problems, issProblems...)
 	switch {
 	case cfg.Audience == "":
 		bad("Audience must be provided")
@@ -131,12 +171,11 @@ func NewValidator(cfg Config) (*Validator, error) {
 	}
 	metadataURL, mdProblems := checkMetadata(cfg.Metadata, cfg.InsecureAllowHTTP)
 	problems = append(problems, mdProblems...)
-	problems = append(problems, cfg.Introspection.check()...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
 	}
 	v := &Validator{
-		issuer:   endpoint + "/oidc",
+		issuers:  issuers,
 		audience: cfg.Audience,
 		leeway:   cfg.ClockLeeway,
 		client:   httpx.Client(cfg.HTTPClient),
@@ -146,9 +185,9 @@ func NewValidator(cfg Config) (*Validator, error) {
 
 		metadataURL: metadataURL,
 
-		introspection: newIntrospector(cfg.Introspection),
+		introspection: introspecting,
 	}
-	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuer)
+	v.metadataDoc = encodeMetadata(cfg.Metadata, v.audience, v.issuers)
 	if v.logger == nil {
 		v.logger = slog.New(slog.DiscardHandler)
 	}
@@ -158,15 +197,18 @@ func NewValidator(cfg Config) (*Validator, error) {
 	if v.now == nil {
 		v.now = time.Now
 	}
-	v.provider.Load = v.loadProvider
-	v.provider.Now = v.now
+	for _, iss := range v.issuers {
+		iss.provider.Load = func(ctx context.Context) (*providerInfo, error) { return v.loadProvider(ctx, iss) }
+		iss.provider.Now = v.now
+	}
 	return v, nil
 }
 
 // Validate checks raw, an access token of the API (aud holding
 // Config.Audience), and returns its claims. A JWT (RFC 9068) is checked
-// here, with the provider's keys; an opaque token, with
-// Config.Introspection, at the provider's introspection endpoint. A token scoped to an
+// here, with the keys of the issuer it names (Endpoint's, or one of
+// Config.Issuers); an opaque token, with Introspection, at the
+// introspection endpoint of the one issuer that has it. A token scoped to an
 // organization (with an organization_id claim) is refused: its scopes are
 // what the user may do in that organization; ValidateOrganizationResource
 // takes it. Errors wrap ErrInvalidToken when the token is at fault and
@@ -225,7 +267,9 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	now := v.now()
 	key := tokenKey(raw)
 	if e, ok := v.cache.get(key, now); ok {
-		if ks := v.keySet.Load(); e.introspected || ks != nil && ks.Holds(e.thumb) {
+		// A JWT's entry lives as long as its issuer's key set, and no
+		// other issuer's, holds the key that verified it.
+		if e.introspected || e.iss.holds(e.thumb) {
 			// The cache holds tokens that passed every check but the
 			// route's, which depend on the request.
 			if err := rt.accept(e.claims.token.audience, e.claims.token.org); err != nil {
@@ -268,8 +312,12 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, invalidErr("malformed claims", err)
 	}
-	if p.Issuer != v.issuer {
-		return nil, &tokenError{reason: "wrong issuer", detail: fmt.Sprintf("iss %q, expected %q (Endpoint + /oidc)", p.Issuer, v.issuer), setup: true}
+	// iss, read before the signature is checked, only picks the keys to
+	// check it with: a token naming one issuer passes with that issuer's
+	// keys or not at all.
+	iss, err := v.issuerNamed(p.Issuer)
+	if err != nil {
+		return nil, err
 	}
 	if err := rt.accept(p.Audience, p.OrganizationID); err != nil {
 		return nil, err
@@ -278,12 +326,12 @@ func (v *Validator) validate(ctx context.Context, raw string, rt route) (*Claims
 		return nil, err
 	}
 
-	signer, err := v.verify(ctx, jws)
+	signer, err := v.verify(ctx, iss, jws)
 	if err != nil {
 		return nil, err
 	}
 
-	c := p.claims(body)
-	v.cache.put(key, cacheEntry{claims: c, exp: c.Expiry, thumb: signer.Thumbprint}, now)
+	c := p.claims(body, iss.name)
+	v.cache.put(key, cacheEntry{claims: c, exp: c.Expiry, iss: iss, thumb: signer.Thumbprint}, now)
 	return c, nil
 }
