@@ -40,7 +40,8 @@ type SessionStorage struct {
 	// session for writing (see peek).
 	pairs     []string
 	peeked    bool
-	lastToken string // the access token written last, kept longest when space runs out
+	peekedCtx context.Context // the request's context when peek last found nothing loaded
+	lastToken string          // the access token written last, kept longest when space runs out
 
 	// leaseCheck confirms the session lock Lock took, a lease
 	// (SessionLeaser), is still held; nil when no such lock is held.
@@ -100,8 +101,16 @@ func (s *SessionStorage) load() (*sessions.Session, error) {
 // them; load marks the request so that peeking stops.
 func (s *SessionStorage) peek() ([]string, bool) {
 	cs, ok := s.store.(*CookieStore)
-	if !ok || s.r == nil || s.session != nil || loaded(s.r, s.name) {
+	if !ok || s.r == nil || s.session != nil {
 		return nil, false
+	}
+	// markLoaded gives the request a new context: while it has the one
+	// seen last, nothing was loaded since.
+	if ctx := s.r.Context(); ctx != s.peekedCtx {
+		if loaded(s.r, s.name) {
+			return nil, false
+		}
+		s.peekedCtx = ctx
 	}
 	if !s.peeked {
 		s.pairs, _ = cs.open(s.r, s.name)

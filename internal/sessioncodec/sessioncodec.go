@@ -113,23 +113,24 @@ func (c *Codec) Open(name, value string, now time.Time) (pairs []string, expires
 		return nil, time.Time{}, false
 	}
 	// One scratch buffer, reused across calls, holds the value's bytes,
-	// what they decode to and the additional data. The plaintext lands in
-	// it too: it is wiped before the buffer goes back.
+	// the additional data and what the value decodes to, where the
+	// plaintext lands: that part is wiped before the buffer goes back (the
+	// rest is what the browser sent).
 	need := len(value) + b64.DecodedLen(len(value)) + 1 + len(name)
 	sp := scratch.Get().(*[]byte)
 	if cap(*sp) < need {
 		*sp = make([]byte, need)
 	}
 	buf := (*sp)[:need]
-	defer func() {
-		clear(buf)
-		scratch.Put(sp)
-	}()
 	src := buf[:copy(buf, value)]
 	ad := buf[len(value) : len(value)+1+len(name)]
 	ad[0] = version
 	copy(ad[1:], name)
 	dst := buf[len(ad)+len(value):]
+	defer func() {
+		clear(dst)
+		scratch.Put(sp)
+	}()
 	for _, aead := range c.aeads {
 		// The plaintext lands on the ciphertext, and a failed Open may
 		// overwrite it: each key decodes afresh (a second key is tried
