@@ -36,6 +36,11 @@ type AuthenticationRequirement struct {
 // that the client signs the user in again with them (Logto takes both
 // parameters in the authorization request). The refusal is logged at Info.
 //
+// It reads the access token's acr and auth_time claims. Logto puts them in
+// a user's access tokens with its step-up support (a development feature
+// at this writing); a Logto that does not refuses every token here, unless
+// a custom JWT script adds them. Machine-to-machine tokens never carry them.
+//
 // Without Middleware before it, every request gets 500 server_error, as
 // with RequireScopes. It panics when req asks for nothing, for a MaxAge
 // under a second, or for an ACR value that is empty or holds a space, a
