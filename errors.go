@@ -43,6 +43,13 @@ var (
 	// An *OAuthError also matches it.
 	ErrProvider = kind.ErrProvider
 
+	// ErrInsufficientUserAuthentication means the user signed in, but not as
+	// strongly or as recently as the sign-in asked (SignInOptions.ACRValues,
+	// MaxAge): the callback's refusal also matches ErrInvalidToken. The same
+	// value as apiauth.ErrInsufficientUserAuthentication, whose challenges
+	// (RFC 9470) ask for such a sign-in.
+	ErrInsufficientUserAuthentication = kind.ErrInsufficientUserAuthentication
+
 	// ErrStorage means the Storage failed to read or write.
 	ErrStorage = kind.ErrStorage
 

@@ -73,17 +73,17 @@ func (p pendingSignIn) checkAuthentication(c *IDTokenClaims, now time.Time, leew
 	if p.MaxAge != nil {
 		maxAge := time.Duration(*p.MaxAge) * time.Second
 		if c.AuthTime.IsZero() {
-			return wrapErr(ErrInvalidToken, fmt.Sprintf("the sign-in asked for max_age=%d but the ID token has no auth_time", *p.MaxAge), nil)
+			return wrapErr(ErrInvalidToken, fmt.Sprintf("the sign-in asked for max_age=%d but the ID token has no auth_time", *p.MaxAge), ErrInsufficientUserAuthentication)
 		}
 		// Subtracted, not added: no sum to overflow.
 		if age := now.Sub(c.AuthTime); age > maxAge && age-maxAge > leeway {
 			return wrapErr(ErrInvalidToken, fmt.Sprintf("auth_time %s is %s ago, older than max_age=%d allows: the provider did not make the user sign in again",
-				c.AuthTime.UTC().Format(time.RFC3339), age.Round(time.Second), *p.MaxAge), nil)
+				c.AuthTime.UTC().Format(time.RFC3339), age.Round(time.Second), *p.MaxAge), ErrInsufficientUserAuthentication)
 		}
 	}
 	if len(p.ACR) > 0 && !acr.Meets(c.ACR, p.ACR) {
 		return wrapErr(ErrInvalidToken, fmt.Sprintf("acr %q is not one of the acr_values the sign-in asked for (%s)",
-			c.ACR, quoteAll(p.ACR)), nil)
+			c.ACR, quoteAll(p.ACR)), ErrInsufficientUserAuthentication)
 	}
 	return nil
 }

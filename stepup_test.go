@@ -162,6 +162,9 @@ func TestCallbackStepUp(t *testing.T) {
 			if !errors.Is(err, logto.ErrInvalidToken) {
 				t.Fatalf("err = %v, want ErrInvalidToken", err)
 			}
+			if !errors.Is(err, logto.ErrInsufficientUserAuthentication) {
+				t.Errorf("err = %v, want ErrInsufficientUserAuthentication too", err)
+			}
 			for _, want := range tc.refused {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error does not say %q: %v", want, err)

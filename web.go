@@ -387,6 +387,8 @@ func ErrorMessage(err error) string {
 		return "The answer from the identity provider was not valid. Please sign in again."
 	case errors.Is(err, ErrInvalidRequest):
 		return "The request was not valid."
+	case errors.Is(err, ErrInsufficientUserAuthentication):
+		return "This page asks for a stronger or more recent sign-in (a second factor, say) than the one just made. Sign in again."
 	case errors.Is(err, ErrInvalidToken):
 		return "The identity provider sent a token that could not be verified."
 	case errors.Is(err, ErrDiscovery), errors.Is(err, ErrProvider):
@@ -404,7 +406,8 @@ func ErrorMessage(err error) string {
 // ErrNotAuthenticated, 400 for a bad request or callback (including an error
 // the provider sent back through the browser), 403 when the provider refused
 // a token the user may not have (access_denied, insufficient_scope) and for
-// ErrCrossSiteRequest, 502 for
+// ErrCrossSiteRequest, 401 for a sign-in weaker or older than it asked
+// (ErrInsufficientUserAuthentication), 502 for
 // a provider that failed or sent an invalid token, 500 for anything else.
 func ErrorStatus(err error) int {
 	var oe *OAuthError
@@ -424,6 +427,10 @@ func ErrorStatus(err error) int {
 		// The user may not have this token (not a member of the
 		// organization, say).
 		return http.StatusForbidden
+	case errors.Is(err, ErrInsufficientUserAuthentication):
+		// The user's sign-in fell short: theirs to do again, as an API's
+		// 401 insufficient_user_authentication asks (RFC 9470).
+		return http.StatusUnauthorized
 	case errors.Is(err, ErrInvalidToken), errors.Is(err, ErrProvider), errors.Is(err, ErrDiscovery):
 		return http.StatusBadGateway
 	default:
@@ -434,7 +441,7 @@ func ErrorStatus(err error) int {
 // ErrorCode names an error's kind in snake case, for error pages and JSON
 // bodies: the provider's own code for an *OAuthError, else one of
 // not_authenticated, cross_site_request, invalid_state, invalid_callback, invalid_request,
-// invalid_token, discovery_failed, provider_error, storage_error,
+// insufficient_user_authentication, invalid_token, discovery_failed, provider_error, storage_error,
 // invalid_config, internal_error.
 func ErrorCode(err error) string {
 	var oe *OAuthError
@@ -451,6 +458,8 @@ func ErrorCode(err error) string {
 		return "invalid_callback"
 	case errors.Is(err, ErrInvalidRequest):
 		return "invalid_request"
+	case errors.Is(err, ErrInsufficientUserAuthentication):
+		return "insufficient_user_authentication"
 	case errors.Is(err, ErrInvalidToken):
 		return "invalid_token"
 	case errors.Is(err, ErrDiscovery):

@@ -20,8 +20,9 @@ var (
 	ErrInsufficientScope = errors.New("apiauth: insufficient scope")
 	// ErrInsufficientUserAuthentication means a valid token comes from a
 	// sign-in that is not strong or recent enough for the route
-	// (RequireUserAuthentication; RFC 9470).
-	ErrInsufficientUserAuthentication = errors.New("apiauth: insufficient user authentication")
+	// (RequireUserAuthentication; RFC 9470). The same value as
+	// logto.ErrInsufficientUserAuthentication.
+	ErrInsufficientUserAuthentication = kind.ErrInsufficientUserAuthentication
 	// ErrProvider means the provider's discovery document or key set could
 	// not be had, so no token can be checked: the provider's fault, not the
 	// caller's. WriteError answers it with 503.

@@ -19,6 +19,10 @@ var (
 	ErrProvider = errors.New("logto: provider request failed")
 	// ErrStorage: a session storage failed to read or write.
 	ErrStorage = errors.New("logto: storage failure")
+	// ErrInsufficientUserAuthentication: the user signed in, but not
+	// strongly or recently enough for what was asked (RFC 9470's
+	// insufficient_user_authentication).
+	ErrInsufficientUserAuthentication = errors.New("logto: insufficient user authentication")
 	// ErrInvalidRequest: an argument given to the SDK is unusable.
 	ErrInvalidRequest = errors.New("logto: invalid request")
 )
