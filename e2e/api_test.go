@@ -8,29 +8,11 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
-
-// apiBinary builds examples/api (with -race when the tests run with it).
-func apiBinary(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "api")
-	args := []string{"build", "-o", path}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	args = append(args, "./examples/api")
-	cmd := exec.Command("go", args...)
-	cmd.Dir = repoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return path
-}
 
 // apiVariables are the API example's environment variables (CONTRACT.md):
 // runAPI passes none of them on from the test's own environment.
@@ -40,7 +22,7 @@ var apiVariables = []string{"LOGTO_ENDPOINT", "API_RESOURCE", "ADDR", "API_BASE_
 // credentials for introspection, and returns its URL (runAPI).
 func startAPI(t testing.TB, p *Provider) string {
 	t.Helper()
-	return runAPI(t, apiBinary(t), map[string]string{"LOGTO_ENDPOINT": p.Base, "API_RESOURCE": apiResource})
+	return runAPI(t, exampleBinary(t, "api"), map[string]string{"LOGTO_ENDPOINT": p.Base, "API_RESOURCE": apiResource})
 }
 
 // runAPI runs the examples/api binary bin as a separate process configured

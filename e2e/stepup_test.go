@@ -185,7 +185,7 @@ func TestStepUpExamples(t *testing.T) {
 // without credentials refuses opaque tokens.
 func TestIntrospectionExamples(t *testing.T) {
 	p := startProvider(t, ProviderOptions{})
-	bin := apiBinary(t)
+	bin := exampleBinary(t, "api")
 	creds := func(resource string) map[string]string {
 		return map[string]string{"LOGTO_ENDPOINT": p.Base, "API_RESOURCE": resource, "LOGTO_APP_ID": m2mClientID, "LOGTO_APP_SECRET": m2mClientSecret}
 	}

@@ -77,7 +77,7 @@ type Error struct {
 	Description string
 	URI         string
 	StatusCode  int
-	Endpoint    string // "token", "revocation", "introspection"
+	Endpoint    string // "token", "revocation", "introspection", "device authorization", "pushed authorization"
 }
 
 func (e *Error) Error() string {
